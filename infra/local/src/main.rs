@@ -1,0 +1,197 @@
+//! `lobbybee-local`: the local stack's command line.
+//!
+//! ```text
+//! lobbybee-local up        [--port 8080] [--template template.yaml] [--tenant local]
+//! lobbybee-local bootstrap [--template template.yaml] [--tenant local]
+//! lobbybee-local seed      [--tenant local]
+//! ```
+//! `up` creates the resources, seeds the demo data, starts the gateway and prints the URLs and
+//! demo credentials; it runs until interrupted. The emulator itself (MiniStack) is started by
+//! `infra/scripts/up.sh`, which then runs this.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use lobbybee::app::App;
+use lobbybee::config::Config;
+use lobbybee_local::bootstrap::{LocalResources, bootstrap};
+use lobbybee_local::gateway::{self, GatewayOptions, QueueBinding, QueueConsumer};
+use lobbybee_local::{env, seed};
+
+struct Args {
+    command: String,
+    port: u16,
+    template: PathBuf,
+    tenant: String,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = std::env::args().skip(1);
+    let command = args
+        .next()
+        .ok_or("usage: lobbybee-local up|bootstrap|seed [--port N] [--template F] [--tenant T]")?;
+    let mut parsed = Args {
+        command,
+        port: 8080,
+        template: PathBuf::from("template.yaml"),
+        tenant: "local".into(),
+    };
+    while let Some(flag) = args.next() {
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        match flag.as_str() {
+            "--port" => parsed.port = value.parse().map_err(|_| "--port takes a number")?,
+            "--template" => parsed.template = PathBuf::from(value),
+            "--tenant" => parsed.tenant = value,
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    Ok(parsed)
+}
+
+#[tokio::main]
+async fn main() {
+    if let Err(e) = run().await {
+        eprintln!("lobbybee-local: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let args = parse_args()?;
+    let filter = std::env::var("RUST_LOG")
+        .unwrap_or_else(|_| "warn,lobbybee=info,lobbybee_local=info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .try_init();
+    let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let resources = bootstrap(&sdk, &args.template, &args.tenant)
+        .await
+        .map_err(|e| e.to_string())?;
+    match args.command.as_str() {
+        "bootstrap" => {
+            print!("{}", resources.env_lines());
+            Ok(())
+        }
+        "seed" => {
+            let app = local_app(&sdk, &resources, args.port)?;
+            let demo = seed_demo(&app).await?;
+            print_demo(&demo);
+            Ok(())
+        }
+        "up" => up(&sdk, &resources, args.port).await,
+        other => Err(format!("unknown command {other}")),
+    }
+}
+
+fn local_app(
+    sdk: &aws_config::SdkConfig,
+    resources: &LocalResources,
+    port: u16,
+) -> Result<App, String> {
+    let extra = vec![
+        ("TABLE_NAME".to_owned(), resources.table_name.clone()),
+        (
+            "OUTBOUND_QUEUE_URL".to_owned(),
+            resources.outbound_queue_url.clone(),
+        ),
+        (
+            "PUSH_RETRY_QUEUE_URL".to_owned(),
+            resources.push_retry_queue_url.clone(),
+        ),
+        ("MEDIA_BUCKET".to_owned(), resources.media_bucket.clone()),
+        (
+            "WS_ENDPOINT".to_owned(),
+            format!("http://127.0.0.1:{port}/local"),
+        ),
+        (
+            "PUBLIC_BASE_URL".to_owned(),
+            format!("http://127.0.0.1:{port}/api/chat"),
+        ),
+        (
+            "WHATSAPP_API_BASE".to_owned(),
+            format!("http://127.0.0.1:{port}/_fake/whatsapp/v21.0"),
+        ),
+    ];
+    let config =
+        Config::from_lookup(&[], |key| env::lookup(key, &extra)).map_err(|e| e.to_string())?;
+    Ok(App::new(config, sdk))
+}
+
+async fn seed_demo(app: &App) -> Result<seed::DemoData, String> {
+    let jwt = env::lookup("JWT_SECRET", &[]).unwrap_or_default();
+    let guest = env::lookup("GUEST_TOKEN_SECRET", &[]).unwrap_or_default();
+    seed::seed(&app.store, &jwt, &guest)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn up(
+    sdk: &aws_config::SdkConfig,
+    resources: &LocalResources,
+    port: u16,
+) -> Result<(), String> {
+    let app = local_app(sdk, resources, port)?;
+    let demo = seed_demo(&app).await?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
+    let options = GatewayOptions {
+        stage: "local".into(),
+        idle_timeout: Duration::from_secs(600),
+        max_lifetime: Duration::from_secs(7200),
+        queues: vec![
+            QueueBinding {
+                queue_url: resources.outbound_queue_url.clone(),
+                consumer: QueueConsumer::Outbound,
+                batch_size: 10,
+            },
+            QueueBinding {
+                queue_url: resources.push_retry_queue_url.clone(),
+                consumer: QueueConsumer::PushRetry,
+                batch_size: 10,
+            },
+        ],
+        poll_wait: Duration::from_secs(1),
+    };
+    let gateway = gateway::start(app, listener, options)
+        .await
+        .map_err(|e| e.to_string())?;
+    let http = gateway.http_base();
+    println!("LobbyBee Chat is running locally\n");
+    println!(
+        "  WebSocket API   {}/?token=<staff token>   (or {}/ws/chat/)",
+        gateway.ws_url(),
+        gateway.ws_url()
+    );
+    println!("  REST API        {http}/api/chat/");
+    println!("  Guest webhook   {http}/api/chat/guest-webhook/");
+    println!("  Management API  {http}/local/@connections/<id>");
+    println!(
+        "  Tables/queues   {} on {}",
+        resources.table_name,
+        std::env::var("AWS_ENDPOINT_URL").unwrap_or_default()
+    );
+    print_demo(&demo);
+    println!("\nPress Ctrl-C to stop.");
+    let _ = tokio::signal::ctrl_c().await;
+    gateway.shutdown().await;
+    Ok(())
+}
+
+fn print_demo(demo: &seed::DemoData) {
+    println!("\nDemo hotel `{}` (Hotel Lumen)", seed::DEMO_HOTEL);
+    for s in &demo.staff {
+        println!(
+            "  staff {:>4} {:<16} {:<38} token={}",
+            s.user_id, s.name, s.role, s.token
+        );
+    }
+    for g in &demo.guests {
+        let token = g.guest_token.as_deref().unwrap_or("(no active stay)");
+        println!(
+            "  guest {:>4} {:<16} {:<14} guest_token={token}",
+            g.id, g.name, g.number
+        );
+    }
+}

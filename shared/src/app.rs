@@ -1,0 +1,75 @@
+//! The application context every handler receives: configuration and the AWS clients, built
+//! once per process (at Lambda init, or once by the local gateway) and shared by all requests.
+
+use std::sync::Arc;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+
+use crate::config::{Config, ConfigError, Need};
+use crate::delivery::Delivery;
+use crate::store::Store;
+
+/// Clients and configuration shared by all requests of a process.
+#[derive(Clone)]
+pub struct App {
+    /// Parsed configuration.
+    pub config: Arc<Config>,
+    /// The chat table.
+    pub store: Store,
+    /// Socket pushes.
+    pub delivery: Delivery,
+    /// Queues (outbound WhatsApp jobs, push retries).
+    pub sqs: aws_sdk_sqs::Client,
+    /// Media bucket.
+    pub s3: aws_sdk_s3::Client,
+    /// Outgoing HTTPS (WhatsApp Cloud API).
+    pub http: reqwest::Client,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// Reads the environment and builds every client; fails with a readable message when a
+    /// required variable is missing. `AWS_ENDPOINT_URL` (MiniStack, LocalStack) is honoured by
+    /// the SDK's own configuration loader.
+    pub async fn from_env(needs: &[Need]) -> Result<App, ConfigError> {
+        let config = Config::from_env(needs)?;
+        let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        Ok(App::new(config, &sdk))
+    }
+
+    /// Builds the clients from an already loaded SDK configuration.
+    pub fn new(config: Config, sdk: &SdkConfig) -> App {
+        let store = Store::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            config.table_name.clone(),
+        )
+        .with_retention_days(config.message_retention_days);
+        let sqs = aws_sdk_sqs::Client::new(sdk);
+        // Emulators serve buckets path-style only; on AWS virtual-host style is the default.
+        let s3_config = aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(std::env::var_os("AWS_ENDPOINT_URL").is_some())
+            .build();
+        let s3 = aws_sdk_s3::Client::from_conf(s3_config);
+        let config = Arc::new(config);
+        let delivery = Delivery::new(sdk, config.clone(), store.clone(), sqs.clone());
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
+        App {
+            config,
+            store,
+            delivery,
+            sqs,
+            s3,
+            http,
+        }
+    }
+}

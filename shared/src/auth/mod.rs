@@ -1,0 +1,101 @@
+//! Who is calling: staff JWTs, guest tokens, webhook signatures, and the staff profile checks
+//! that turn a valid token into an authorised [`StaffPrincipal`].
+
+pub mod guest_token;
+pub mod jwt;
+pub mod signature;
+
+use crate::model::{Hotel, Staff};
+use crate::store::{Store, StoreError};
+
+/// A staff member whose token is valid, whose profile is active and whose hotel exists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StaffPrincipal {
+    /// The stored profile (never trusted from the token).
+    pub staff: Staff,
+    /// The staff member's hotel.
+    pub hotel: Hotel,
+}
+
+impl StaffPrincipal {
+    /// Departments this principal may act on.
+    pub fn departments(&self) -> Vec<crate::department::Department> {
+        self.staff.allowed_departments(&self.hotel)
+    }
+
+    /// Whether this principal may act on `department`.
+    pub fn may_act_on(&self, department: crate::department::Department) -> bool {
+        self.staff.may_act_on(&self.hotel, department)
+    }
+}
+
+/// Why a staff credential was refused. Each maps to the exact answer of CONTRACT §2.
+#[derive(Debug, thiserror::Error)]
+pub enum StaffAuthError {
+    /// No token at all.
+    #[error("no credentials")]
+    Missing,
+    /// The token failed verification.
+    #[error("invalid token: {0}")]
+    InvalidToken(#[from] jwt::TokenError),
+    /// No staff member with that id (or their hotel is gone).
+    #[error("user not found")]
+    UnknownUser,
+    /// The staff member was deactivated.
+    #[error("user inactive")]
+    Inactive,
+    /// The JWT verifier is not configured.
+    #[error("JWT verification is not configured")]
+    NotConfigured,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Verifies a staff token and loads the profile and hotel from the store.
+pub async fn authenticate_staff(
+    verifier: Option<&jwt::JwtVerifier>,
+    store: &Store,
+    token: Option<&str>,
+) -> Result<StaffPrincipal, StaffAuthError> {
+    let token = token
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(StaffAuthError::Missing)?;
+    let verifier = verifier.ok_or(StaffAuthError::NotConfigured)?;
+    let claims = verifier.verify(token)?;
+    let staff = store
+        .get_staff(&claims.user_id)
+        .await?
+        .ok_or(StaffAuthError::UnknownUser)?;
+    if !staff.is_active {
+        return Err(StaffAuthError::Inactive);
+    }
+    let hotel = store
+        .get_hotel(&staff.hotel_id)
+        .await?
+        .ok_or(StaffAuthError::UnknownUser)?;
+    Ok(StaffPrincipal { staff, hotel })
+}
+
+/// Extracts the token of an `Authorization: Bearer <token>` header value.
+pub fn bearer(header: Option<&str>) -> Option<&str> {
+    let value = header?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer;
+
+    #[test]
+    fn bearer_header_parsing() {
+        assert_eq!(bearer(Some("Bearer abc")), Some("abc"));
+        assert_eq!(bearer(Some("bearer  abc ")), Some("abc"));
+        assert_eq!(bearer(Some("Basic abc")), None);
+        assert_eq!(bearer(Some("Bearer ")), None);
+        assert_eq!(bearer(Some("abc")), None);
+        assert_eq!(bearer(None), None);
+    }
+}

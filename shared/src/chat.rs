@@ -1,0 +1,551 @@
+//! What staff do to conversations, independent of how they asked (socket frame or REST call),
+//! and who is told about it. Routing lives here: every push audience is computed by the
+//! functions of this module, so sockets and REST notify exactly the same people.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+
+use crate::app::App;
+use crate::auth::StaffPrincipal;
+use crate::department::Department;
+use crate::frames::{
+    ConversationUpdate, FrameGuestInfo, MessageData, ReadReceiptData, Reader, ServerFrame,
+    TypingData, errors,
+};
+use crate::http::HttpError;
+use crate::model::{
+    Conversation, ConversationId, ConversationStatus, DeliveryStatus, GuestId, Hotel, Message,
+    MessageId, MessageType, SenderType,
+};
+use crate::store::directory::GuestRecord;
+use crate::store::{AppendOutcome, NewMessage, PageDirection, StoreError};
+use crate::views::{ConversationView, GuestInfo};
+
+/// WhatsApp's customer-service window.
+const WHATSAPP_WINDOW_HOURS: i64 = 24;
+
+/// Why a staff action was refused. Sockets answer [`ChatError::frame_message`], REST
+/// [`ChatError::http`].
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    /// Unknown conversation, or another hotel's.
+    #[error("conversation not found")]
+    NotFound,
+    /// Not one of the caller's departments.
+    #[error("access denied")]
+    AccessDenied,
+    /// The conversation is closed.
+    #[error("conversation closed")]
+    Closed,
+    /// Something failed on our side.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl ChatError {
+    /// The socket error message.
+    pub fn frame_message(&self) -> &'static str {
+        match self {
+            ChatError::NotFound => errors::CONVERSATION_NOT_FOUND,
+            ChatError::AccessDenied => errors::ACCESS_DENIED,
+            ChatError::Closed => errors::CONVERSATION_CLOSED,
+            ChatError::Internal(_) => errors::INTERNAL,
+        }
+    }
+
+    /// The REST answer.
+    pub fn http(&self) -> HttpError {
+        match self {
+            ChatError::NotFound => HttpError::conversation_not_found(),
+            ChatError::AccessDenied => HttpError::new(403, errors::ACCESS_DENIED),
+            ChatError::Closed => HttpError::new(409, errors::CONVERSATION_CLOSED),
+            ChatError::Internal(_) => HttpError::internal(),
+        }
+    }
+}
+
+impl From<StoreError> for ChatError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound => ChatError::NotFound,
+            StoreError::ConversationClosed => ChatError::Closed,
+            other => {
+                tracing::error!(error = %other, "store failure");
+                ChatError::Internal(other.to_string())
+            }
+        }
+    }
+}
+
+/// Where a request came from: the caller's own socket (left out of fan-outs that already
+/// answered it) and the management endpoint to push through.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    /// The caller's connection id (socket requests).
+    pub connection_id: Option<String>,
+    /// Management API endpoint.
+    pub endpoint: Option<String>,
+}
+
+impl Origin {
+    /// A REST or webhook request: pushes use the configured endpoint, nobody is left out.
+    pub fn server(app: &App) -> Self {
+        Origin {
+            connection_id: None,
+            endpoint: app.delivery.default_endpoint(),
+        }
+    }
+
+    fn excludes(&self, connection: &str) -> bool {
+        self.connection_id.as_deref() == Some(connection)
+    }
+}
+
+/// Reads a conversation of the caller's hotel; other hotels' ids are "not found". With
+/// `subscribed` the caller's socket subscription grants access too.
+pub async fn conversation_for(
+    app: &App,
+    principal: &StaffPrincipal,
+    id: ConversationId,
+    subscribed: bool,
+) -> Result<Conversation, ChatError> {
+    let conversation = app
+        .store
+        .get_conversation(id)
+        .await?
+        .ok_or(ChatError::NotFound)?;
+    if conversation.hotel_id != principal.hotel.id {
+        return Err(ChatError::NotFound);
+    }
+    if !principal.may_act_on(conversation.department) && !subscribed {
+        return Err(ChatError::AccessDenied);
+    }
+    Ok(conversation)
+}
+
+/// Socket ids of staff who see `department` (plus sockets subscribed to `conversation`).
+pub async fn staff_audience(
+    app: &App,
+    hotel_id: &str,
+    department: Department,
+    conversation: Option<ConversationId>,
+) -> Result<BTreeSet<String>, StoreError> {
+    let listeners = app.store.listeners(hotel_id, department);
+    let subscribers = async {
+        match conversation {
+            Some(id) => app.store.subscribers(id).await,
+            None => Ok(Vec::new()),
+        }
+    };
+    let (listeners, subscribers) = tokio::try_join!(listeners, subscribers)?;
+    Ok(listeners
+        .into_iter()
+        .chain(subscribers)
+        .map(|r| r.connection_id)
+        .collect())
+}
+
+/// Socket ids of a guest.
+pub async fn guest_audience(app: &App, guest: GuestId) -> Result<BTreeSet<String>, StoreError> {
+    Ok(app
+        .store
+        .guest_connections(guest)
+        .await?
+        .into_iter()
+        .map(|r| r.connection_id)
+        .collect())
+}
+
+/// Pushes `frame` to `targets` minus the origin socket; failures are logged, never returned
+/// (the state change that caused the push is already stored).
+pub async fn push(app: &App, origin: &Origin, targets: BTreeSet<String>, frame: &ServerFrame) {
+    let Some(endpoint) = origin.endpoint.as_deref() else {
+        if !targets.is_empty() {
+            tracing::warn!("no management endpoint configured (WS_ENDPOINT): push skipped");
+        }
+        return;
+    };
+    let targets = targets.into_iter().filter(|t| !origin.excludes(t));
+    app.delivery.fan_out(endpoint, targets, frame).await;
+}
+
+/// Audience errors are logged and treated as "nobody": a push never fails the request.
+fn or_nobody(result: Result<BTreeSet<String>, StoreError>) -> BTreeSet<String> {
+    result.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "could not read push audience");
+        BTreeSet::new()
+    })
+}
+
+/// The guest of a conversation with their active stay.
+pub async fn guest_record(app: &App, guest: GuestId) -> Result<GuestRecord, ChatError> {
+    app.store
+        .guest_record(guest)
+        .await?
+        .ok_or_else(|| ChatError::Internal(format!("guest {guest} missing")))
+}
+
+/// The `message` frame of a stored message.
+pub fn message_frame(
+    message: &Message,
+    department: Department,
+    guest: &GuestRecord,
+) -> ServerFrame {
+    let info = FrameGuestInfo::new(&guest.guest, guest.active_stay());
+    ServerFrame::Message {
+        data: Box::new(MessageData::new(message, department, info)),
+    }
+}
+
+/// Pushes a new message to the department's staff (and subscribers) and, for staff and system
+/// messages, to the guest's sockets.
+pub async fn announce_message(
+    app: &App,
+    origin: &Origin,
+    conversation: &Conversation,
+    message: &Message,
+    guest: &GuestRecord,
+) {
+    let frame = message_frame(message, conversation.department, guest);
+    let mut targets = or_nobody(
+        staff_audience(
+            app,
+            &conversation.hotel_id,
+            conversation.department,
+            Some(conversation.id),
+        )
+        .await,
+    );
+    if message.sender_type != SenderType::Guest {
+        targets.extend(or_nobody(guest_audience(app, conversation.guest_id).await));
+    }
+    push(app, origin, targets, &frame).await;
+}
+
+/// A staff message that was stored.
+#[derive(Debug, Clone)]
+pub struct StaffSend {
+    /// The conversation after the write.
+    pub conversation: Conversation,
+    /// The stored message.
+    pub message: Message,
+    /// The guest.
+    pub guest: GuestRecord,
+    /// The guest's 24-hour window was closed: not sent to WhatsApp.
+    pub outside_window: bool,
+}
+
+/// Stores a staff message (text or media). Pushes nothing yet: sockets acknowledge first, then
+/// call [`publish_staff_message`].
+pub async fn store_staff_message(
+    app: &App,
+    principal: &StaffPrincipal,
+    conversation_id: ConversationId,
+    subscribed: bool,
+    message_type: MessageType,
+    content: String,
+    media: Option<(String, Option<String>)>,
+) -> Result<StaffSend, ChatError> {
+    let conversation = conversation_for(app, principal, conversation_id, subscribed).await?;
+    if conversation.status != ConversationStatus::Active {
+        return Err(ChatError::Closed);
+    }
+    let guest = guest_record(app, conversation.guest_id).await?;
+    let now = crate::clock::now();
+    let outside_window = !within_window(guest.guest.last_inbound_at, now);
+    let (media_url, media_filename) = media.map_or((None, None), |(url, name)| (Some(url), name));
+    let new = NewMessage {
+        sender_type: SenderType::Staff,
+        sender_id: Some(principal.staff.user_id.clone()),
+        sender_name: principal.staff.display_name(),
+        message_type,
+        content,
+        media_url,
+        media_filename,
+        delivery_status: Some(if outside_window {
+            DeliveryStatus::Failed
+        } else {
+            DeliveryStatus::Queued
+        }),
+        provider_message_id: None,
+    };
+    let appended = match app.store.add_message(conversation_id, new, now).await? {
+        AppendOutcome::Stored(appended) => *appended,
+        AppendOutcome::Duplicate(_) => {
+            return Err(ChatError::Internal("duplicate staff message".into()));
+        }
+    };
+    crate::telemetry::metric("MessagesOut", 1.0);
+    Ok(StaffSend {
+        conversation: appended.conversation,
+        message: appended.message,
+        guest,
+        outside_window,
+    })
+}
+
+/// Whether WhatsApp still accepts free text: the guest wrote within the last 24 hours.
+pub fn within_window(last_inbound: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    last_inbound.is_some_and(|at| now - at < chrono::Duration::hours(WHATSAPP_WINDOW_HOURS))
+}
+
+/// Fans a stored staff message out and queues it for WhatsApp; outside the 24-hour window,
+/// records a system message instead (CONTRACT §5).
+pub async fn publish_staff_message(app: &App, origin: &Origin, sent: &StaffSend) {
+    announce_message(app, origin, &sent.conversation, &sent.message, &sent.guest).await;
+    if sent.outside_window {
+        let note = NewMessage::system(
+            "This message was not sent to WhatsApp: the guest has not written in the last 24 hours.",
+        );
+        match app
+            .store
+            .add_message(sent.conversation.id, note, crate::clock::now())
+            .await
+        {
+            Ok(AppendOutcome::Stored(appended)) => {
+                let server = Origin {
+                    connection_id: None,
+                    ..origin.clone()
+                };
+                announce_message(
+                    app,
+                    &server,
+                    &appended.conversation,
+                    &appended.message,
+                    &sent.guest,
+                )
+                .await;
+            }
+            Ok(AppendOutcome::Duplicate(_)) => {}
+            Err(e) => tracing::warn!(error = %e, "could not store window notice"),
+        }
+        return;
+    }
+    if let Err(e) = crate::outbound::enqueue(app, &sent.conversation, &sent.message).await {
+        tracing::error!(error = %e, message_id = sent.message.id, "could not queue outbound message");
+        let now = crate::clock::now();
+        if let Ok(Some(message)) = app
+            .store
+            .set_delivery_status(
+                sent.conversation.id,
+                sent.message.id,
+                DeliveryStatus::Failed,
+                None,
+                now,
+            )
+            .await
+        {
+            notify_delivery(app, &sent.conversation, &message).await;
+        }
+    }
+}
+
+/// Tells the department a staff message's delivery status changed.
+pub async fn notify_delivery(app: &App, conversation: &Conversation, message: &Message) {
+    let Some(status) = message.delivery_status else {
+        return;
+    };
+    let frame = ServerFrame::DeliveryStatus {
+        data: crate::frames::DeliveryStatusData {
+            conversation_id: conversation.id,
+            message_id: message.id,
+            status,
+        },
+    };
+    let targets = or_nobody(
+        staff_audience(
+            app,
+            &conversation.hotel_id,
+            conversation.department,
+            Some(conversation.id),
+        )
+        .await,
+    );
+    push(app, &Origin::server(app), targets, &frame).await;
+}
+
+/// Typing indicator: department peers and the guest.
+pub async fn typing(
+    app: &App,
+    principal: &StaffPrincipal,
+    conversation_id: ConversationId,
+    subscribed: bool,
+    is_typing: bool,
+    origin: &Origin,
+) -> Result<(), ChatError> {
+    let conversation = conversation_for(app, principal, conversation_id, subscribed).await?;
+    let frame = ServerFrame::Typing {
+        data: TypingData {
+            conversation_id,
+            user_id: principal.staff.user_id.clone(),
+            user_name: principal.staff.display_name(),
+            is_typing,
+        },
+    };
+    let mut targets = or_nobody(
+        staff_audience(
+            app,
+            &conversation.hotel_id,
+            conversation.department,
+            Some(conversation.id),
+        )
+        .await,
+    );
+    targets.extend(or_nobody(guest_audience(app, conversation.guest_id).await));
+    push(app, origin, targets, &frame).await;
+    Ok(())
+}
+
+/// Marks guest messages read, records the reader, and sends the read receipt.
+pub async fn mark_read(
+    app: &App,
+    principal: &StaffPrincipal,
+    conversation_id: ConversationId,
+    subscribed: bool,
+    only: Option<&[MessageId]>,
+    origin: &Origin,
+) -> Result<Vec<MessageId>, ChatError> {
+    let conversation = conversation_for(app, principal, conversation_id, subscribed).await?;
+    let now = crate::clock::now();
+    let marked = app.store.mark_read(conversation_id, only, now).await?;
+    app.store
+        .touch_participant(conversation_id, &principal.staff.user_id, true, now)
+        .await?;
+    if !marked.is_empty() {
+        let frame = ServerFrame::ReadReceipt {
+            data: ReadReceiptData {
+                conversation_id,
+                message_ids: marked.clone(),
+                read_at: crate::clock::iso(now),
+                reader: Reader::Staff,
+            },
+        };
+        let mut targets = or_nobody(
+            staff_audience(
+                app,
+                &conversation.hotel_id,
+                conversation.department,
+                Some(conversation.id),
+            )
+            .await,
+        );
+        targets.extend(or_nobody(guest_audience(app, conversation.guest_id).await));
+        push(app, origin, targets, &frame).await;
+    }
+    Ok(marked)
+}
+
+/// Closes a conversation (idempotent) and tells the department.
+pub async fn close(
+    app: &App,
+    principal: &StaffPrincipal,
+    conversation_id: ConversationId,
+    subscribed: bool,
+    origin: &Origin,
+) -> Result<Conversation, ChatError> {
+    conversation_for(app, principal, conversation_id, subscribed).await?;
+    let (conversation, changed) = app
+        .store
+        .close_conversation(conversation_id, crate::clock::now())
+        .await?;
+    if changed {
+        let frame = ServerFrame::CloseConversation { conversation_id };
+        let targets = or_nobody(
+            staff_audience(
+                app,
+                &conversation.hotel_id,
+                conversation.department,
+                Some(conversation.id),
+            )
+            .await,
+        );
+        push(app, origin, targets, &frame).await;
+    }
+    Ok(conversation)
+}
+
+/// Pushes a `conversation_update` to the staff of `departments` (each socket once).
+pub async fn announce_update_to(
+    app: &App,
+    conversation: &Conversation,
+    departments: &[Department],
+    update: ConversationUpdate,
+) {
+    let frame = ServerFrame::ConversationUpdate { data: update };
+    let mut targets = BTreeSet::new();
+    for department in departments {
+        targets.extend(or_nobody(
+            staff_audience(
+                app,
+                &conversation.hotel_id,
+                *department,
+                Some(conversation.id),
+            )
+            .await,
+        ));
+    }
+    push(app, &Origin::server(app), targets, &frame).await;
+}
+
+/// Pushes `new_conversation` to the conversation's department.
+pub async fn announce_new_conversation(app: &App, hotel: &Hotel, conversation: &Conversation) {
+    let view = match conversation_views(app, hotel, std::slice::from_ref(conversation)).await {
+        Ok(mut views) => match views.pop() {
+            Some(view) => view,
+            None => return,
+        },
+        Err(e) => {
+            tracing::warn!(error = %e, "could not build new_conversation frame");
+            return;
+        }
+    };
+    let data = serde_json::to_value(&view).unwrap_or_default();
+    let frame = ServerFrame::NewConversation { data };
+    let targets =
+        or_nobody(staff_audience(app, &conversation.hotel_id, conversation.department, None).await);
+    push(app, &Origin::server(app), targets, &frame).await;
+}
+
+/// REST Conversation objects for `conversations` (guests and last messages read in parallel).
+pub async fn conversation_views(
+    app: &App,
+    hotel: &Hotel,
+    conversations: &[Conversation],
+) -> Result<Vec<ConversationView>, ChatError> {
+    let now = crate::clock::now();
+    let guest_ids: BTreeSet<GuestId> = conversations.iter().map(|c| c.guest_id).collect();
+    let guests =
+        futures::future::try_join_all(guest_ids.iter().map(|id| app.store.guest_record(*id)))
+            .await?;
+    let guests: HashMap<GuestId, GuestRecord> = guests
+        .into_iter()
+        .flatten()
+        .map(|r| (r.guest.id, r))
+        .collect();
+    let lasts = futures::future::try_join_all(
+        conversations
+            .iter()
+            .map(|c| app.store.messages(c.id, PageDirection::Latest, 1)),
+    )
+    .await?;
+    let mut views = Vec::with_capacity(conversations.len());
+    for (conversation, mut last) in conversations.iter().zip(lasts) {
+        let Some(guest) = guests.get(&conversation.guest_id) else {
+            tracing::warn!(
+                conversation = conversation.id,
+                "conversation without guest skipped"
+            );
+            continue;
+        };
+        let info = GuestInfo::new(&guest.guest, guest.active_stay());
+        views.push(ConversationView::new(
+            conversation,
+            hotel,
+            info,
+            last.messages.pop().as_ref(),
+            now,
+        ));
+    }
+    Ok(views)
+}

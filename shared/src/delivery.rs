@@ -1,0 +1,290 @@
+//! Pushing frames to sockets through the API Gateway Management API (CONTRACT §4.4).
+//!
+//! - One management client per endpoint, built on first use and kept for the life of the
+//!   process (the SDK's standard retry mode retries throttling and 5xx with backoff).
+//! - Fan-out runs with bounded concurrency, so one slow socket does not hold the others.
+//! - `410 Gone` means the socket is dead: its record and index items are deleted at once.
+//! - Any other failure hands the push to the retry queue, consumed by the `push-retry`
+//!   function; the message itself was stored before any push was tried, so nothing is lost.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use aws_config::SdkConfig;
+use aws_config::retry::RetryConfig;
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_sdk_apigatewaymanagement::Client as ManagementClient;
+use aws_sdk_apigatewaymanagement::error::DisplayErrorContext;
+use aws_sdk_apigatewaymanagement::operation::post_to_connection::PostToConnectionError;
+use aws_sdk_apigatewaymanagement::primitives::Blob;
+use futures::stream::{self, StreamExt};
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::frames::ServerFrame;
+use crate::store::Store;
+
+/// How many pushes of one fan-out run at once.
+const FAN_OUT_CONCURRENCY: usize = 32;
+
+/// What happened to one push.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushResult {
+    /// Delivered to API Gateway.
+    Sent,
+    /// The socket is gone; its record was deleted.
+    Gone,
+    /// Failed after retries; handed to the retry queue (or dropped when none is configured).
+    Deferred,
+}
+
+/// Totals of a fan-out, for logs and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FanOutReport {
+    /// Delivered.
+    pub sent: usize,
+    /// Dead sockets removed.
+    pub gone: usize,
+    /// Handed to the retry queue.
+    pub deferred: usize,
+}
+
+/// A push waiting in the retry queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetryJob {
+    /// Management API endpoint.
+    pub endpoint: String,
+    /// Target socket.
+    pub connection_id: String,
+    /// The frame, already serialised.
+    pub frame: String,
+}
+
+/// Socket delivery. Cheap to clone.
+#[derive(Clone)]
+pub struct Delivery {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    sdk: SdkConfig,
+    config: Arc<Config>,
+    store: Store,
+    sqs: aws_sdk_sqs::Client,
+    clients: Mutex<HashMap<String, ManagementClient>>,
+}
+
+impl Delivery {
+    /// Builds the delivery service; management clients are created lazily per endpoint.
+    pub fn new(
+        sdk: &SdkConfig,
+        config: Arc<Config>,
+        store: Store,
+        sqs: aws_sdk_sqs::Client,
+    ) -> Self {
+        Delivery {
+            inner: Arc::new(Inner {
+                sdk: sdk.clone(),
+                config,
+                store,
+                sqs,
+                clients: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The management endpoint: `WS_ENDPOINT` when configured, else derived from the socket
+    /// event's domain and stage (`https://{domain}/{stage}`).
+    pub fn endpoint(&self, domain: Option<&str>, stage: Option<&str>) -> Option<String> {
+        if let Some(configured) = &self.inner.config.ws_endpoint {
+            return Some(configured.clone());
+        }
+        match (domain, stage) {
+            (Some(domain), Some(stage)) if !domain.is_empty() => {
+                Some(format!("https://{domain}/{stage}"))
+            }
+            _ => None,
+        }
+    }
+
+    /// The endpoint for pushes that do not come from a socket event (webhook, REST, queues).
+    pub fn default_endpoint(&self) -> Option<String> {
+        self.inner.config.ws_endpoint.clone()
+    }
+
+    fn client(&self, endpoint: &str) -> ManagementClient {
+        let mut clients = match self.inner.clients.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        clients
+            .entry(endpoint.to_owned())
+            .or_insert_with(|| {
+                let config = aws_sdk_apigatewaymanagement::config::Builder::from(&self.inner.sdk)
+                    .endpoint_url(endpoint)
+                    .retry_config(RetryConfig::standard().with_max_attempts(3))
+                    .build();
+                ManagementClient::from_conf(config)
+            })
+            .clone()
+    }
+
+    /// Pushes one frame to one socket.
+    pub async fn send(
+        &self,
+        endpoint: &str,
+        connection_id: &str,
+        frame: &ServerFrame,
+    ) -> PushResult {
+        self.send_raw(endpoint, connection_id, &frame.to_json(), true)
+            .await
+    }
+
+    /// Pushes one frame to every socket in `targets` (duplicates are pushed once).
+    pub async fn fan_out(
+        &self,
+        endpoint: &str,
+        targets: impl IntoIterator<Item = String>,
+        frame: &ServerFrame,
+    ) -> FanOutReport {
+        let targets: BTreeSet<String> = targets.into_iter().collect();
+        if targets.is_empty() {
+            return FanOutReport::default();
+        }
+        let body = frame.to_json();
+        let results: Vec<PushResult> = stream::iter(targets)
+            .map(|id| {
+                let body = &body;
+                async move { self.send_raw(endpoint, &id, body, true).await }
+            })
+            .buffer_unordered(FAN_OUT_CONCURRENCY)
+            .collect()
+            .await;
+        let mut report = FanOutReport::default();
+        for result in results {
+            match result {
+                PushResult::Sent => report.sent += 1,
+                PushResult::Gone => report.gone += 1,
+                PushResult::Deferred => report.deferred += 1,
+            }
+        }
+        crate::telemetry::metric("PushesSent", report.sent as f64);
+        crate::telemetry::metric("PushFailures", (report.gone + report.deferred) as f64);
+        report
+    }
+
+    /// Closes a socket from the server side (staff deactivation).
+    pub async fn disconnect(&self, endpoint: &str, connection_id: &str) {
+        let result = self
+            .client(endpoint)
+            .delete_connection()
+            .connection_id(connection_id)
+            .send()
+            .await;
+        if let Err(err) = result {
+            tracing::debug!(connection_id, error = %DisplayErrorContext(&err), "delete_connection failed");
+        }
+        if let Err(err) = self.inner.store.delete_connection(connection_id).await {
+            tracing::warn!(connection_id, error = %err, "could not delete connection record");
+        }
+    }
+
+    async fn send_raw(
+        &self,
+        endpoint: &str,
+        connection_id: &str,
+        body: &str,
+        may_defer: bool,
+    ) -> PushResult {
+        let result = self
+            .client(endpoint)
+            .post_to_connection()
+            .connection_id(connection_id)
+            .data(Blob::new(body.as_bytes()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => PushResult::Sent,
+            Err(err) => {
+                let gone = matches!(
+                    err.as_service_error(),
+                    Some(PostToConnectionError::GoneException(_))
+                ) || err
+                    .raw_response()
+                    .is_some_and(|r| r.status().as_u16() == 410);
+                if gone {
+                    tracing::info!(connection_id, "socket gone, deleting its record");
+                    if let Err(e) = self.inner.store.delete_connection(connection_id).await {
+                        tracing::warn!(connection_id, error = %e, "could not delete stale connection");
+                    }
+                    return PushResult::Gone;
+                }
+                tracing::warn!(connection_id, error = %DisplayErrorContext(&err), "push failed");
+                if may_defer {
+                    self.defer(endpoint, connection_id, body).await;
+                }
+                PushResult::Deferred
+            }
+        }
+    }
+
+    async fn defer(&self, endpoint: &str, connection_id: &str, body: &str) {
+        let Some(queue) = &self.inner.config.push_retry_queue_url else {
+            tracing::warn!(
+                connection_id,
+                "no PUSH_RETRY_QUEUE_URL: push dropped (client catches up via REST)"
+            );
+            return;
+        };
+        let job = RetryJob {
+            endpoint: endpoint.to_owned(),
+            connection_id: connection_id.to_owned(),
+            frame: body.to_owned(),
+        };
+        let Ok(job) = serde_json::to_string(&job) else {
+            return;
+        };
+        let sent = self
+            .inner
+            .sqs
+            .send_message()
+            .queue_url(queue)
+            .message_body(job)
+            .delay_seconds(2)
+            .send()
+            .await;
+        if let Err(err) = sent {
+            tracing::error!(connection_id, error = %DisplayErrorContext(&err), "could not queue push retry");
+        }
+    }
+
+    /// Consumer of the retry queue: pushes each job once more. Failures are reported as batch
+    /// item failures, so SQS redelivers them after the visibility timeout and finally moves them
+    /// to the dead-letter queue; `410 Gone` ends a job successfully (the record is deleted).
+    pub async fn retry_batch(&self, event: SqsEvent) -> SqsBatchResponse {
+        let mut failures = Vec::new();
+        for record in event.records {
+            let id = record.message_id.clone().unwrap_or_default();
+            let job: Option<RetryJob> = record
+                .body
+                .as_deref()
+                .and_then(|b| serde_json::from_str(b).ok());
+            let Some(job) = job else {
+                tracing::warn!(message_id = %id, "dropping malformed retry job");
+                continue;
+            };
+            if self
+                .send_raw(&job.endpoint, &job.connection_id, &job.frame, false)
+                .await
+                == PushResult::Deferred
+            {
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = id;
+                failures.push(failure);
+            }
+        }
+        let mut response = SqsBatchResponse::default();
+        response.batch_item_failures = failures;
+        response
+    }
+}

@@ -1,0 +1,49 @@
+//! Lambda start-up shared by every function's `main`: logs, configuration (failing fast with a
+//! readable message), clients built once, then the runtime loop.
+
+use std::future::Future;
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::app::App;
+use crate::config::Need;
+
+async fn init(needs: &[Need]) -> Result<App, Error> {
+    crate::telemetry::init();
+    App::from_env(needs).await.map_err(|e| {
+        tracing::error!(error = %e, "cannot start");
+        Error::from(e.to_string())
+    })
+}
+
+/// Runs a function that takes a typed event (sockets, queues).
+pub async fn serve_event<E, R, F, Fut>(needs: &[Need], handler: F) -> Result<(), Error>
+where
+    E: DeserializeOwned + Send + 'static,
+    R: Serialize + Send + 'static,
+    F: Fn(App, E) -> Fut,
+    Fut: Future<Output = R> + Send,
+{
+    let app = init(needs).await?;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<E>| {
+        let reply = handler(app.clone(), event.payload);
+        async move { Ok::<R, Error>(reply.await) }
+    }))
+    .await
+}
+
+/// Runs a function behind a Function URL or the HTTP API.
+pub async fn serve_http<F, Fut>(needs: &[Need], handler: F) -> Result<(), Error>
+where
+    F: Fn(App, lambda_http::Request) -> Fut,
+    Fut: Future<Output = lambda_http::Response<lambda_http::Body>> + Send,
+{
+    let app = init(needs).await?;
+    lambda_http::run(service_fn(|request: lambda_http::Request| {
+        let reply = handler(app.clone(), request);
+        async move { Ok::<_, Error>(reply.await) }
+    }))
+    .await
+}

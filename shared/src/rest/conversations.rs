@@ -1,0 +1,500 @@
+//! Conversation and message endpoints for staff (CONTRACT §3.2).
+
+use lambda_http::http::HeaderValue;
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+
+use super::form::Form;
+use crate::app::App;
+use crate::auth::StaffPrincipal;
+use crate::chat::{self, ChatError, Origin};
+use crate::department::Department;
+use crate::frames::{ConversationUpdate, MAX_CONTENT_CHARS, errors};
+use crate::http::{self as h, HttpError};
+use crate::model::{ConversationStatus, MessageType};
+use crate::store::{NewMessage, PageDirection, conversations::TransferError};
+use crate::views::MessageView;
+
+const DEFAULT_PAGE: usize = 50;
+
+fn chat_error(e: ChatError) -> HttpError {
+    e.http()
+}
+
+fn limit(request: &Request) -> Result<usize, HttpError> {
+    match h::query(request, "limit") {
+        None => Ok(DEFAULT_PAGE),
+        Some(raw) => raw
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=200).contains(n))
+            .ok_or_else(|| HttpError::field("limit", "Ensure this value is between 1 and 200.")),
+    }
+}
+
+/// `GET /conversations/`.
+pub async fn list(
+    app: &App,
+    principal: &StaffPrincipal,
+    request: &Request,
+) -> Result<Response<Body>, HttpError> {
+    let statuses = match h::query(request, "status").as_deref() {
+        None | Some("active") => vec![ConversationStatus::Active],
+        Some("closed") => vec![ConversationStatus::Closed],
+        Some("all") => vec![
+            ConversationStatus::Active,
+            ConversationStatus::Closed,
+            ConversationStatus::Archived,
+        ],
+        Some(_) => {
+            return Err(HttpError::field(
+                "status",
+                "Must be one of: active, closed, all.",
+            ));
+        }
+    };
+    let departments = match h::query(request, "department") {
+        None => principal.departments(),
+        Some(raw) => {
+            let department = Department::parse(&raw)
+                .map_err(|e| HttpError::field("department", &e.to_string()))?;
+            if !principal.may_act_on(department) {
+                return Err(HttpError::new(403, errors::ACCESS_DENIED));
+            }
+            vec![department]
+        }
+    };
+    let limit = limit(request)?;
+    let cursor = h::query(request, "cursor");
+    let page = app
+        .store
+        .list_conversations(
+            &principal.hotel.id,
+            &departments,
+            &statuses,
+            limit,
+            cursor.as_deref(),
+        )
+        .await?;
+    let views = chat::conversation_views(app, &principal.hotel, &page.conversations)
+        .await
+        .map_err(chat_error)?;
+    let mut response = h::json_response(200, &views);
+    if let Some(next) = page
+        .next_cursor
+        .and_then(|c| HeaderValue::from_str(&c).ok())
+    {
+        response.headers_mut().insert("x-next-cursor", next);
+    }
+    Ok(response)
+}
+
+/// `GET /conversations/{id}/`.
+pub async fn detail(
+    app: &App,
+    principal: &StaffPrincipal,
+    id: &str,
+    request: &Request,
+) -> Result<Response<Body>, HttpError> {
+    let id: u64 = id
+        .parse()
+        .map_err(|_| HttpError::conversation_not_found())?;
+    let conversation = chat::conversation_for(app, principal, id, false)
+        .await
+        .map_err(chat_error)?;
+    let message_id = |key: &str| -> Result<Option<u64>, HttpError> {
+        h::query(request, key)
+            .map(|raw| {
+                raw.parse::<u64>()
+                    .map_err(|_| HttpError::field(key, "A valid integer is required."))
+            })
+            .transpose()
+    };
+    let direction = match (message_id("before")?, message_id("after")?) {
+        (Some(_), Some(_)) => {
+            return Err(HttpError::field(
+                "before",
+                "Use either before or after, not both.",
+            ));
+        }
+        (Some(before), None) => PageDirection::Before(before),
+        (None, Some(after)) => PageDirection::After(after),
+        (None, None) => PageDirection::Latest,
+    };
+    let limit = limit(request)?;
+    let now = crate::clock::now();
+    let page = app.store.messages(id, direction, limit).await?;
+    app.store
+        .touch_participant(id, &principal.staff.user_id, false, now)
+        .await?;
+    let mut views =
+        chat::conversation_views(app, &principal.hotel, std::slice::from_ref(&conversation))
+            .await
+            .map_err(chat_error)?;
+    let view = views.pop().ok_or_else(HttpError::conversation_not_found)?;
+    let messages: Vec<MessageView> = page
+        .messages
+        .iter()
+        .map(|m| MessageView::new(m, now))
+        .collect();
+    Ok(h::json_response(
+        200,
+        &json!({ "conversation": view, "messages": messages }),
+    ))
+}
+
+/// `POST /conversations/create/`.
+pub async fn create(
+    app: &App,
+    principal: &StaffPrincipal,
+    request: &Request,
+) -> Result<Response<Body>, HttpError> {
+    let body = h::json_object(request)?;
+    let mut form = Form::new(&body);
+    let number = form.text("guest_whatsapp_number", true);
+    let department = form.department("department_type", true);
+    let number = number.and_then(|raw| {
+        match crate::phone::normalize(&raw, &app.config.default_country_code) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                form.fail("guest_whatsapp_number", e.to_string());
+                None
+            }
+        }
+    });
+    form.finish()?;
+    let (Some(number), Some(department)) = (number, department) else {
+        return Err(HttpError::new(400, "Invalid data"));
+    };
+    if !principal.may_act_on(department) {
+        return Err(HttpError::new(403, errors::ACCESS_DENIED));
+    }
+    let guest_id = app
+        .store
+        .guests_with_number(number.as_str())
+        .await?
+        .into_iter()
+        .find(|(hotel, _)| *hotel == principal.hotel.id)
+        .map(|(_, id)| id)
+        .ok_or_else(|| HttpError::new(404, "Guest not found"))?;
+    let record = app
+        .store
+        .guest_record(guest_id)
+        .await?
+        .ok_or_else(|| HttpError::new(404, "Guest not found"))?;
+    if record.active_stay().is_none() {
+        return Err(HttpError::new(400, "Guest does not have an active stay"));
+    }
+    let kind = record.guest.new_conversation_type();
+    let (conversation, created) = app
+        .store
+        .open_conversation(&record.guest, department, kind, crate::clock::now())
+        .await?;
+    if created {
+        chat::announce_new_conversation(app, &principal.hotel, &conversation).await;
+    }
+    let view = one_view(app, principal, &conversation).await?;
+    Ok(h::json_response(
+        201,
+        &json!({ "success": true, "conversation": view }),
+    ))
+}
+
+async fn one_view(
+    app: &App,
+    principal: &StaffPrincipal,
+    conversation: &crate::model::Conversation,
+) -> Result<crate::views::ConversationView, HttpError> {
+    chat::conversation_views(app, &principal.hotel, std::slice::from_ref(conversation))
+        .await
+        .map_err(chat_error)?
+        .pop()
+        .ok_or_else(HttpError::conversation_not_found)
+}
+
+fn conversation_id(body: &serde_json::Map<String, serde_json::Value>) -> Result<u64, HttpError> {
+    let mut form = Form::new(body);
+    let id = form.id("conversation_id", true);
+    form.finish()?;
+    id.ok_or_else(|| HttpError::field("conversation_id", super::form::REQUIRED))
+}
+
+/// `POST /conversations/close/`.
+pub async fn close(
+    app: &App,
+    principal: &StaffPrincipal,
+    request: &Request,
+) -> Result<Response<Body>, HttpError> {
+    let id = conversation_id(&h::json_object(request)?)?;
+    chat::close(app, principal, id, false, &Origin::server(app))
+        .await
+        .map_err(chat_error)?;
+    Ok(h::json_response(
+        200,
+        &json!({ "success": true, "message": "Conversation closed successfully", "conversation_id": id }),
+    ))
+}
+
+/// `POST /conversations/transfer/`.
+pub async fn transfer(
+    app: &App,
+    principal: &StaffPrincipal,
+    request: &Request,
+) -> Result<Response<Body>, HttpError> {
+    let body = h::json_object(request)?;
+    let mut form = Form::new(&body);
+    let id = form.id("conversation_id", true);
+    let to = form.department("department", true);
+    let note = form.text("note", false).unwrap_or_default();
+    if note.chars().count() > MAX_CONTENT_CHARS {
+        form.fail("note", errors::TOO_LONG);
+    }
+    form.finish()?;
+    let (Some(id), Some(to)) = (id, to) else {
+        return Err(HttpError::new(400, "Invalid data"));
+    };
+    let conversation = chat::conversation_for(app, principal, id, false)
+        .await
+        .map_err(chat_error)?;
+    if conversation.status != ConversationStatus::Active {
+        return Err(HttpError::new(409, errors::CONVERSATION_CLOSED));
+    }
+    if conversation.department == to {
+        return Err(HttpError::new(
+            400,
+            &format!("Conversation is already in {to}"),
+        ));
+    }
+    if !principal.hotel.departments.contains(&to) {
+        return Err(HttpError::field(
+            "department",
+            &format!("{to} is not a department of this hotel"),
+        ));
+    }
+    let from = conversation.department;
+    let mut text = format!(
+        "Conversation transferred from {from} to {to} by {}",
+        principal.staff.display_name()
+    );
+    if !note.is_empty() {
+        text.push_str(": ");
+        text.push_str(&note);
+    }
+    let moved = match app
+        .store
+        .transfer_conversation(id, to, NewMessage::system(text), crate::clock::now())
+        .await
+    {
+        Ok(moved) => moved,
+        Err(TransferError::TargetBusy(other)) => {
+            return Err(HttpError::with_body(
+                409,
+                json!({ "error": format!("Guest already has an active conversation in {to}"), "conversation_id": other }),
+            ));
+        }
+        Err(TransferError::Store(e)) => return Err(chat_error(e.into())),
+    };
+    let update = ConversationUpdate::Transferred {
+        conversation_id: id,
+        from,
+        to,
+    };
+    chat::announce_update_to(app, &moved.conversation, &[from, to], update).await;
+    chat::announce_new_conversation(app, &principal.hotel, &moved.conversation).await;
+    let view = one_view(app, principal, &moved.conversation).await?;
+    Ok(h::json_response(
+        200,
+        &json!({ "success": true, "conversation": view }),
+    ))
+}
+
+/// `POST /conversations/assign/`.
+pub async fn assign(
+    app: &App,
+    principal: &StaffPrincipal,
+    request: &Request,
+) -> Result<Response<Body>, HttpError> {
+    let body = h::json_object(request)?;
+    let mut form = Form::new(&body);
+    let id = form.id("conversation_id", true);
+    let staff_id = form.text("staff_id", false);
+    form.finish()?;
+    let id = id.ok_or_else(|| HttpError::field("conversation_id", super::form::REQUIRED))?;
+    let conversation = chat::conversation_for(app, principal, id, false)
+        .await
+        .map_err(chat_error)?;
+    if let Some(staff_id) = &staff_id {
+        let assignee = app.store.get_staff(staff_id).await?;
+        let fits =
+            assignee.is_some_and(|s| s.may_act_on(&principal.hotel, conversation.department));
+        if !fits {
+            return Err(HttpError::field(
+                "staff_id",
+                "Must be active staff of this hotel allowed in the conversation's department.",
+            ));
+        }
+    }
+    let updated = app
+        .store
+        .assign_conversation(id, staff_id.as_deref(), crate::clock::now())
+        .await?;
+    let update = ConversationUpdate::Assigned {
+        conversation_id: id,
+        assigned_to: staff_id,
+    };
+    chat::announce_update_to(app, &updated, &[updated.department], update).await;
+    let view = one_view(app, principal, &updated).await?;
+    Ok(h::json_response(
+        200,
+        &json!({ "success": true, "conversation": view }),
+    ))
+}
+
+/// `POST /messages/mark-read/`.
+pub async fn mark_read(
+    app: &App,
+    principal: &StaffPrincipal,
+    request: &Request,
+) -> Result<Response<Body>, HttpError> {
+    let body = h::json_object(request)?;
+    let mut form = Form::new(&body);
+    let id = form.id("conversation_id", true);
+    let ids = form.ids("message_ids").filter(|ids| !ids.is_empty());
+    form.finish()?;
+    let id = id.ok_or_else(|| HttpError::field("conversation_id", super::form::REQUIRED))?;
+    let marked = chat::mark_read(
+        app,
+        principal,
+        id,
+        false,
+        ids.as_deref(),
+        &Origin::server(app),
+    )
+    .await
+    .map_err(chat_error)?;
+    Ok(h::json_response(
+        200,
+        &json!({ "success": true, "messages_marked": marked.len() }),
+    ))
+}
+
+/// `POST /messages/typing/`.
+pub async fn typing(
+    app: &App,
+    principal: &StaffPrincipal,
+    request: &Request,
+) -> Result<Response<Body>, HttpError> {
+    let body = h::json_object(request)?;
+    let mut form = Form::new(&body);
+    let id = form.id("conversation_id", true);
+    let is_typing = form.boolean("is_typing", false);
+    form.finish()?;
+    let id = id.ok_or_else(|| HttpError::field("conversation_id", super::form::REQUIRED))?;
+    chat::typing(app, principal, id, false, is_typing, &Origin::server(app))
+        .await
+        .map_err(chat_error)?;
+    Ok(h::json_response(200, &json!({ "success": true })))
+}
+
+/// `POST /messages/send/`.
+pub async fn send(
+    app: &App,
+    principal: &StaffPrincipal,
+    request: &Request,
+) -> Result<Response<Body>, HttpError> {
+    let body = h::json_object(request)?;
+    let mut form = Form::new(&body);
+    let id = form.id("conversation_id", true);
+    let message_type = form
+        .choice("message_type", false, |raw| {
+            MessageType::parse(raw).filter(|t| *t != MessageType::System)
+        })
+        .unwrap_or(MessageType::Text);
+    let media_url = form.text("media_url", false).filter(|u| !u.is_empty());
+    let content = form.text("content", false).unwrap_or_default();
+    if message_type.needs_media() && media_url.is_none() {
+        form.fail(
+            "media_url",
+            format!("media_url is required for {message_type} messages"),
+        );
+    }
+    if content.is_empty() && media_url.is_none() {
+        form.fail(
+            "content",
+            if body.contains_key("content") {
+                "This field may not be blank."
+            } else {
+                super::form::REQUIRED
+            },
+        );
+    } else if content.chars().count() > MAX_CONTENT_CHARS {
+        form.fail("content", errors::TOO_LONG);
+    }
+    form.finish()?;
+    let id = id.ok_or_else(|| HttpError::field("conversation_id", super::form::REQUIRED))?;
+    let media = media_url.map(|url| (url, None));
+    let sent = chat::store_staff_message(app, principal, id, false, message_type, content, media)
+        .await
+        .map_err(chat_error)?;
+    chat::publish_staff_message(app, &Origin::server(app), &sent).await;
+    Ok(h::json_response(
+        201,
+        &MessageView::new(&sent.message, crate::clock::now()),
+    ))
+}
+
+/// `GET /guest/conversation-type/?phone_number=` (provisioning key).
+pub async fn guest_conversation_type(
+    app: &App,
+    request: &Request,
+) -> Result<Response<Body>, HttpError> {
+    let raw = h::query(request, "phone_number")
+        .ok_or_else(|| HttpError::field("phone_number", super::form::REQUIRED))?;
+    let number = crate::phone::normalize(&raw, &app.config.default_country_code)
+        .map_err(|e| HttpError::field("phone_number", &e.to_string()))?;
+    let mut guests = Vec::new();
+    let mut best: Option<(crate::model::Guest, crate::model::Conversation)> = None;
+    for (_, guest_id) in app.store.guests_with_number(number.as_str()).await? {
+        let Some(record) = app.store.guest_record(guest_id).await? else {
+            continue;
+        };
+        for (_, conversation_id) in &record.active {
+            let Some(c) = app.store.get_conversation(*conversation_id).await? else {
+                continue;
+            };
+            let newer = best
+                .as_ref()
+                .is_none_or(|(_, b)| c.last_message_at > b.last_message_at);
+            if c.status == ConversationStatus::Active && newer {
+                best = Some((record.guest.clone(), c));
+            }
+        }
+        guests.push(record.guest);
+    }
+    match (best, guests.first()) {
+        (Some((guest, c)), _) => Ok(h::json_response(
+            200,
+            &json!({
+                "conversation_type": c.conversation_type,
+                "last_conversation_timing": crate::clock::iso(c.last_message_at),
+                "guest_name": guest.full_name,
+                "hotel_id": c.hotel_id,
+                "department": c.department,
+                "checkin_status": guest.status,
+            }),
+        )),
+        (None, Some(guest)) => Ok(h::json_response(200, &none_answer(guest))),
+        (None, None) => Err(HttpError::new(404, "Guest not found")),
+    }
+}
+
+fn none_answer(guest: &crate::model::Guest) -> serde_json::Value {
+    json!({
+        "conversation_type": "general",
+        "last_conversation_timing": null,
+        "guest_name": guest.full_name,
+        "hotel_id": null,
+        "department": null,
+        "checkin_status": guest.status,
+    })
+}

@@ -1,0 +1,221 @@
+//! Conversion between serde values and DynamoDB attribute maps.
+//!
+//! Entities are stored as their serde form (see [`crate::model`]) plus the key attributes of
+//! the single-table design (`pk`, `sk`, `gsi1pk`, `gsi1sk`, `expires_at`). Going through
+//! `serde_json::Value` keeps one definition of each stored shape instead of a hand-written
+//! attribute mapping per struct.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Number, Value};
+
+use super::StoreError;
+
+/// A DynamoDB item.
+pub type Item = HashMap<String, AttributeValue>;
+
+/// Attributes that belong to the table layout, not to the entity.
+const LAYOUT: [&str; 6] = ["pk", "sk", "gsi1pk", "gsi1sk", "expires_at", "entity"];
+
+/// Serialises `entity` and adds the key attributes.
+pub fn to_item<T: Serialize>(entity: &T, keys: Keys) -> Result<Item, StoreError> {
+    let value = serde_json::to_value(entity).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let Value::Object(map) = value else {
+        return Err(StoreError::Corrupt("entity is not an object".into()));
+    };
+    let mut item: Item = map
+        .into_iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| (k, to_attr(v)))
+        .collect();
+    keys.apply(&mut item);
+    Ok(item)
+}
+
+/// Reads an entity back, ignoring the layout attributes.
+pub fn from_item<T: DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
+    let map: Map<String, Value> = item
+        .iter()
+        .filter(|(k, _)| !LAYOUT.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), from_attr(v)))
+        .collect();
+    serde_json::from_value(Value::Object(map)).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// The key attributes of one item.
+#[derive(Debug, Clone, Default)]
+pub struct Keys {
+    /// Partition key.
+    pub pk: String,
+    /// Sort key.
+    pub sk: String,
+    /// GSI1 partition key (conversation lists).
+    pub gsi1: Option<(String, String)>,
+    /// TTL, epoch seconds.
+    pub expires_at: Option<i64>,
+}
+
+impl Keys {
+    /// Keys of an item that lives only in the base table.
+    pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
+        Keys {
+            pk: pk.into(),
+            sk: sk.into(),
+            ..Keys::default()
+        }
+    }
+
+    /// Adds a GSI1 entry.
+    pub fn gsi1(mut self, pk: impl Into<String>, sk: impl Into<String>) -> Self {
+        self.gsi1 = Some((pk.into(), sk.into()));
+        self
+    }
+
+    /// Adds a TTL.
+    pub fn expires(mut self, at: Option<i64>) -> Self {
+        self.expires_at = at;
+        self
+    }
+
+    fn apply(self, item: &mut Item) {
+        item.insert("pk".into(), AttributeValue::S(self.pk));
+        item.insert("sk".into(), AttributeValue::S(self.sk));
+        if let Some((pk, sk)) = self.gsi1 {
+            item.insert("gsi1pk".into(), AttributeValue::S(pk));
+            item.insert("gsi1sk".into(), AttributeValue::S(sk));
+        }
+        if let Some(at) = self.expires_at {
+            item.insert("expires_at".into(), AttributeValue::N(at.to_string()));
+        }
+    }
+
+    /// The primary key alone, for Get/Update/Delete.
+    pub fn key(pk: &str, sk: &str) -> Item {
+        HashMap::from([
+            ("pk".to_owned(), AttributeValue::S(pk.to_owned())),
+            ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
+        ])
+    }
+}
+
+/// A JSON value as an attribute.
+pub fn to_attr(value: Value) -> AttributeValue {
+    match value {
+        Value::Null => AttributeValue::Null(true),
+        Value::Bool(b) => AttributeValue::Bool(b),
+        Value::Number(n) => AttributeValue::N(n.to_string()),
+        Value::String(s) => AttributeValue::S(s),
+        Value::Array(items) => AttributeValue::L(items.into_iter().map(to_attr).collect()),
+        Value::Object(map) => {
+            AttributeValue::M(map.into_iter().map(|(k, v)| (k, to_attr(v))).collect())
+        }
+    }
+}
+
+/// An attribute as a JSON value (sets become arrays).
+pub fn from_attr(attr: &AttributeValue) -> Value {
+    match attr {
+        AttributeValue::S(s) => Value::String(s.clone()),
+        AttributeValue::N(n) => parse_number(n),
+        AttributeValue::Bool(b) => Value::Bool(*b),
+        AttributeValue::L(items) => Value::Array(items.iter().map(from_attr).collect()),
+        AttributeValue::M(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), from_attr(v))).collect())
+        }
+        AttributeValue::Ss(items) => {
+            Value::Array(items.iter().map(|s| Value::String(s.clone())).collect())
+        }
+        AttributeValue::Ns(items) => Value::Array(items.iter().map(|n| parse_number(n)).collect()),
+        _ => Value::Null,
+    }
+}
+
+fn parse_number(raw: &str) -> Value {
+    if let Ok(i) = raw.parse::<i64>() {
+        Value::Number(i.into())
+    } else if let Ok(u) = raw.parse::<u64>() {
+        Value::Number(u.into())
+    } else {
+        raw.parse::<f64>()
+            .ok()
+            .and_then(Number::from_f64)
+            .map_or(Value::Null, Value::Number)
+    }
+}
+
+/// Shorthand for a string attribute.
+pub fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+/// Shorthand for a number attribute.
+pub fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// Reads a string attribute.
+pub fn get_s<'a>(item: &'a Item, key: &str) -> Option<&'a str> {
+    item.get(key)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+}
+
+/// Reads an unsigned number attribute.
+pub fn get_u64(item: &Item, key: &str) -> Option<u64> {
+    item.get(key)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Sample {
+        id: u64,
+        name: String,
+        tags: Vec<String>,
+        maybe: Option<i64>,
+        nested: Option<Box<Sample>>,
+        flag: bool,
+    }
+
+    #[test]
+    fn round_trips_through_an_item() {
+        let sample = Sample {
+            id: 9_007_199_254_740_991,
+            name: "Café".into(),
+            tags: vec!["a".into()],
+            maybe: None,
+            nested: Some(Box::new(Sample {
+                id: 1,
+                name: String::new(),
+                tags: vec![],
+                maybe: Some(-4),
+                nested: None,
+                flag: false,
+            })),
+            flag: true,
+        };
+        let item = to_item(&sample, Keys::new("P", "S").expires(Some(5))).unwrap();
+        assert_eq!(get_s(&item, "pk"), Some("P"));
+        assert_eq!(get_u64(&item, "expires_at"), Some(5));
+        assert!(!item.contains_key("maybe"), "nulls are not stored");
+        let back: Sample = from_item(&item).unwrap();
+        assert_eq!(back, sample);
+    }
+
+    #[test]
+    fn corrupt_items_are_errors_not_panics() {
+        let item = HashMap::from([("id".to_owned(), s("not a number"))]);
+        assert!(matches!(
+            from_item::<Sample>(&item),
+            Err(StoreError::Corrupt(_))
+        ));
+    }
+}

@@ -1,0 +1,283 @@
+//! Socket connection records.
+//!
+//! A connection is one partition (`CONN#{id}`: the profile and one `SUB#` item per subscribed
+//! conversation) plus one small index item in every partition it must be found from:
+//! `LISTEN#{hotel}#{department}` for each department it listens to, `STAFFCONN#{user}` or
+//! `GUESTCONN#{guest}`, and `SUBS#{conversation}` per subscription. All are written and deleted
+//! in one transaction and all carry the same TTL, so a record never lingers half-deleted.
+//! Readers skip index items whose TTL has passed (DynamoDB deletes expired items lazily).
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::codec::{self, Item, Keys};
+use super::keys::{self, PROFILE};
+use super::{NEW_ITEM, Store, StoreError, TxError};
+use crate::department::Department;
+use crate::model::{Connection, ConnectionKind, ConversationId, GuestId};
+
+/// What an index item tells about a connection without reading its profile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListenerRef {
+    /// API Gateway connection id.
+    pub connection_id: String,
+    /// Staff or guest.
+    pub kind: ConnectionKind,
+    /// Staff id of a staff socket.
+    #[serde(default)]
+    pub staff_id: Option<String>,
+    /// Guest id of a guest socket.
+    #[serde(default)]
+    pub guest_id: Option<GuestId>,
+    /// TTL, epoch seconds.
+    pub expires_at: i64,
+}
+
+impl Store {
+    /// Stores a new connection with all its index items.
+    pub async fn put_connection(&self, connection: &Connection) -> Result<(), StoreError> {
+        let reference = ListenerRef {
+            connection_id: connection.connection_id.clone(),
+            kind: connection.kind,
+            staff_id: connection.staff_id.clone(),
+            guest_id: connection.guest_id,
+            expires_at: connection.expires_at,
+        };
+        let expiry = Some(connection.expires_at);
+        let index_key = keys::connection_ref(&connection.connection_id);
+        let mut tx = vec![self.put(
+            codec::to_item(
+                connection,
+                Keys::new(keys::connection(&connection.connection_id), PROFILE).expires(expiry),
+            )?,
+            Some(NEW_ITEM),
+            &[],
+        )?];
+        for partition in index_partitions(connection) {
+            let item = codec::to_item(
+                &reference,
+                Keys::new(partition, index_key.clone()).expires(expiry),
+            )?;
+            tx.push(self.put(item, None, &[])?);
+        }
+        match self.transact(tx).await {
+            Ok(()) => Ok(()),
+            Err(TxError::Conditions(_)) => {
+                Err(StoreError::Conflict("connection id already stored".into()))
+            }
+            Err(TxError::Store(e)) => Err(e),
+        }
+    }
+
+    /// Reads a connection with its subscriptions; `None` when unknown or expired.
+    pub async fn get_connection(&self, id: &str) -> Result<Option<Connection>, StoreError> {
+        let items = self.query_prefix(&keys::connection(id), "").await?;
+        let Some(connection) = decode_connection(&items)? else {
+            return Ok(None);
+        };
+        if connection.expires_at < crate::clock::now().timestamp() {
+            return Ok(None);
+        }
+        Ok(Some(connection))
+    }
+
+    /// Deletes a connection and every index item; returns what was stored (`None` when it was
+    /// already gone, e.g. a 410 and a `$disconnect` racing).
+    pub async fn delete_connection(&self, id: &str) -> Result<Option<Connection>, StoreError> {
+        let items = self.query_prefix(&keys::connection(id), "").await?;
+        let Some(connection) = decode_connection(&items)? else {
+            return Ok(None);
+        };
+        let index_key = keys::connection_ref(id);
+        let mut deletes = vec![self.delete(&keys::connection(id), PROFILE, None, &[])?];
+        for conversation in &connection.subscriptions {
+            deletes.push(self.delete(
+                &keys::connection(id),
+                &keys::connection_subscription(*conversation),
+                None,
+                &[],
+            )?);
+        }
+        for partition in index_partitions(&connection) {
+            deletes.push(self.delete(&partition, &index_key, None, &[])?);
+        }
+        // A transaction holds at most 100 items; a socket with more subscriptions than that is
+        // deleted in several steps, profile last so a retry still finds the record.
+        let mut chunks: Vec<Vec<_>> = Vec::new();
+        let profile = deletes.remove(0);
+        for chunk in deletes.chunks(99) {
+            chunks.push(chunk.to_vec());
+        }
+        match chunks.last_mut() {
+            Some(last) => last.push(profile),
+            None => chunks.push(vec![profile]),
+        }
+        for chunk in chunks {
+            match self.transact(chunk).await {
+                Ok(()) | Err(TxError::Conditions(_)) => {}
+                Err(TxError::Store(e)) => return Err(e),
+            }
+        }
+        Ok(Some(connection))
+    }
+
+    /// Sockets listening to a department of a hotel.
+    pub async fn listeners(
+        &self,
+        hotel_id: &str,
+        department: Department,
+    ) -> Result<Vec<ListenerRef>, StoreError> {
+        self.live_refs(&keys::listeners(hotel_id, department)).await
+    }
+
+    /// Sockets of a guest.
+    pub async fn guest_connections(
+        &self,
+        guest_id: GuestId,
+    ) -> Result<Vec<ListenerRef>, StoreError> {
+        self.live_refs(&keys::guest_connections(guest_id)).await
+    }
+
+    /// Sockets of a staff member.
+    pub async fn staff_connections(&self, user_id: &str) -> Result<Vec<ListenerRef>, StoreError> {
+        self.live_refs(&keys::staff_connections(user_id)).await
+    }
+
+    /// Sockets subscribed to a conversation.
+    pub async fn subscribers(
+        &self,
+        conversation: ConversationId,
+    ) -> Result<Vec<ListenerRef>, StoreError> {
+        self.live_refs(&keys::subscribers(conversation)).await
+    }
+
+    /// Subscribes a socket to a conversation outside its departments.
+    pub async fn subscribe(
+        &self,
+        connection: &Connection,
+        conversation: ConversationId,
+    ) -> Result<(), StoreError> {
+        let reference = ListenerRef {
+            connection_id: connection.connection_id.clone(),
+            kind: connection.kind,
+            staff_id: connection.staff_id.clone(),
+            guest_id: connection.guest_id,
+            expires_at: connection.expires_at,
+        };
+        let expiry = Some(connection.expires_at);
+        let marker = codec::to_item(
+            &serde_json::json!({ "conversation_id": conversation }),
+            Keys::new(
+                keys::connection(&connection.connection_id),
+                keys::connection_subscription(conversation),
+            )
+            .expires(expiry),
+        )?;
+        let index = codec::to_item(
+            &reference,
+            Keys::new(
+                keys::subscribers(conversation),
+                keys::connection_ref(&connection.connection_id),
+            )
+            .expires(expiry),
+        )?;
+        let tx = vec![
+            self.put(marker, None, &[])?,
+            self.put(index, None, &[])?,
+            self.exists(&keys::connection(&connection.connection_id), PROFILE)?,
+        ];
+        match self.transact(tx).await {
+            Ok(()) => Ok(()),
+            Err(TxError::Conditions(_)) => Err(StoreError::NotFound),
+            Err(TxError::Store(e)) => Err(e),
+        }
+    }
+
+    /// Removes a subscription (no error when there was none).
+    pub async fn unsubscribe(
+        &self,
+        connection_id: &str,
+        conversation: ConversationId,
+    ) -> Result<(), StoreError> {
+        let tx = vec![
+            self.delete(
+                &keys::connection(connection_id),
+                &keys::connection_subscription(conversation),
+                None,
+                &[],
+            )?,
+            self.delete(
+                &keys::subscribers(conversation),
+                &keys::connection_ref(connection_id),
+                None,
+                &[],
+            )?,
+        ];
+        match self.transact(tx).await {
+            Ok(()) | Err(TxError::Conditions(_)) => Ok(()),
+            Err(TxError::Store(e)) => Err(e),
+        }
+    }
+
+    async fn live_refs(&self, partition: &str) -> Result<Vec<ListenerRef>, StoreError> {
+        let now = crate::clock::now().timestamp();
+        let items = self.query_prefix(partition, "CONN#").await?;
+        let mut refs = Vec::with_capacity(items.len());
+        for item in &items {
+            let reference: ListenerRef = codec::from_item(item)?;
+            if reference.expires_at >= now {
+                refs.push(reference);
+            }
+        }
+        Ok(refs)
+    }
+}
+
+/// Every index partition a connection appears in.
+fn index_partitions(connection: &Connection) -> Vec<String> {
+    let mut partitions: Vec<String> = match connection.kind {
+        ConnectionKind::Staff => {
+            let departments: BTreeSet<Department> =
+                connection.departments.iter().copied().collect();
+            departments
+                .into_iter()
+                .map(|d| keys::listeners(&connection.hotel_id, d))
+                .collect()
+        }
+        ConnectionKind::Guest => Vec::new(),
+    };
+    if let Some(staff) = &connection.staff_id {
+        partitions.push(keys::staff_connections(staff));
+    }
+    if let Some(guest) = connection.guest_id {
+        partitions.push(keys::guest_connections(guest));
+    }
+    partitions.extend(
+        connection
+            .subscriptions
+            .iter()
+            .map(|c| keys::subscribers(*c)),
+    );
+    partitions
+}
+
+fn decode_connection(items: &[Item]) -> Result<Option<Connection>, StoreError> {
+    let mut connection: Option<Connection> = None;
+    let mut subscriptions = Vec::new();
+    for item in items {
+        match codec::get_s(item, "sk") {
+            Some(PROFILE) => connection = Some(codec::from_item(item)?),
+            Some(sk) if sk.starts_with("SUB#") => {
+                if let Some(id) = codec::get_u64(item, "conversation_id") {
+                    subscriptions.push(id);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(connection.map(|mut c| {
+        c.subscriptions = subscriptions;
+        c
+    }))
+}

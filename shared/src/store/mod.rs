@@ -1,0 +1,304 @@
+//! The DynamoDB store: one table, every access pattern of `docs/data-model.md`.
+//!
+//! The table has a string partition key `pk`, a string sort key `sk`, one global secondary index
+//! (`gsi1pk`/`gsi1sk`, conversation lists) and a TTL attribute `expires_at`. Every item that must
+//! be found by something other than its own key has a small pointer item written in the same
+//! transaction, so that all lookups on the hot paths are strongly consistent reads of the base
+//! table; only the conversation lists of the dashboard read the (eventually consistent) index.
+//!
+//! Submodules group the operations by entity: [`directory`] (hotels, staff, guests, stays),
+//! [`conversations`] (conversations and messages), [`connections`] (sockets).
+
+pub mod codec;
+pub mod connections;
+pub mod conversations;
+pub mod directory;
+pub mod keys;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+};
+
+use codec::Item;
+
+pub use connections::ListenerRef;
+pub use conversations::{
+    AppendOutcome, Appended, IdempotencyRecord, MessagePage, NewMessage, PageDirection,
+};
+
+/// Failures of store operations. Handlers map them to client answers; `Aws` and `Corrupt` are
+/// internal (logged, answered as a generic 500/503 without detail).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The item does not exist.
+    #[error("not found")]
+    NotFound,
+    /// The conversation is not active any more.
+    #[error("conversation is closed")]
+    ConversationClosed,
+    /// A uniqueness rule refused the write (the message says which).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Too many concurrent writers kept winning the race; the caller may retry later.
+    #[error("too much contention, try again")]
+    Contention,
+    /// A stored item does not decode.
+    #[error("corrupt item: {0}")]
+    Corrupt(String),
+    /// DynamoDB failed.
+    #[error("dynamodb: {0}")]
+    Aws(String),
+}
+
+impl<E, R> From<SdkError<E, R>> for StoreError
+where
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    fn from(err: SdkError<E, R>) -> Self {
+        StoreError::Aws(DisplayErrorContext(&err).to_string())
+    }
+}
+
+/// Handle on the chat table. Cheap to clone; build one per process.
+#[derive(Clone, Debug)]
+pub struct Store {
+    client: Client,
+    table: String,
+    /// Message and conversation retention in days (0 = forever).
+    retention_days: u32,
+}
+
+impl Store {
+    /// Wraps a DynamoDB client and a table name.
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Store {
+            client,
+            table: table.into(),
+            retention_days: 0,
+        }
+    }
+
+    /// Sets how long messages and conversations are kept (enforced by TTL).
+    pub fn with_retention_days(mut self, days: u32) -> Self {
+        self.retention_days = days;
+        self
+    }
+
+    /// The table name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// The raw client (bootstrap and tests).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// TTL of a record written at `now` under the retention policy.
+    fn retention_expiry(&self, now: chrono::DateTime<chrono::Utc>) -> Option<i64> {
+        (self.retention_days > 0).then(|| now.timestamp() + i64::from(self.retention_days) * 86_400)
+    }
+
+    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(codec::Keys::key(pk, sk)))
+            .consistent_read(true)
+            .send()
+            .await?;
+        Ok(out.item)
+    }
+
+    async fn get_entity<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Result<Option<T>, StoreError> {
+        self.get(pk, sk)
+            .await?
+            .as_ref()
+            .map(codec::from_item)
+            .transpose()
+    }
+
+    /// Reads every item of a partition whose sort key starts with `prefix` (strongly consistent).
+    async fn query_prefix(&self, pk: &str, prefix: &str) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", codec::s(pk))
+                .expression_attribute_values(":prefix", codec::s(prefix))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(items),
+            }
+        }
+    }
+
+    /// Runs a transaction. On cancellation, returns the index of every item whose condition
+    /// failed, so callers can tell *which* rule refused the write.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TxError> {
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) => match err.into_service_error() {
+                TransactWriteItemsError::TransactionCanceledException(cancel) => {
+                    let failed: Vec<usize> = cancel
+                        .cancellation_reasons()
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                        .map(|(i, _)| i)
+                        .collect();
+                    if failed.is_empty() {
+                        // Cancelled for a conflicting concurrent transaction: the caller retries.
+                        Err(TxError::Conditions(Vec::new()))
+                    } else {
+                        Err(TxError::Conditions(failed))
+                    }
+                }
+                other => Err(TxError::Store(StoreError::Aws(
+                    DisplayErrorContext(&other).to_string(),
+                ))),
+            },
+        }
+    }
+
+    /// A transactional put, with an optional condition and its expression values.
+    fn put(
+        &self,
+        item: Item,
+        condition: Option<&str>,
+        values: &[(&str, AttributeValue)],
+    ) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition.map(str::to_owned))
+            .set_expression_attribute_values(values_map(values))
+            .build()
+            .map_err(|e| StoreError::Aws(e.to_string()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// A transactional delete of one key, optionally conditional.
+    fn delete(
+        &self,
+        pk: &str,
+        sk: &str,
+        condition: Option<&str>,
+        values: &[(&str, AttributeValue)],
+    ) -> Result<TransactWriteItem, StoreError> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(codec::Keys::key(pk, sk)))
+            .set_condition_expression(condition.map(str::to_owned))
+            .set_expression_attribute_values(values_map(values))
+            .build()
+            .map_err(|e| StoreError::Aws(e.to_string()))?;
+        Ok(TransactWriteItem::builder().delete(delete).build())
+    }
+
+    /// A transactional update of one key.
+    fn update(
+        &self,
+        pk: &str,
+        sk: &str,
+        update: UpdateSpec<'_>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let built = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(codec::Keys::key(pk, sk)))
+            .update_expression(update.expression)
+            .set_condition_expression(update.condition.map(str::to_owned))
+            .set_expression_attribute_values(values_map(update.values))
+            .set_expression_attribute_names(names_map(update.names))
+            .build()
+            .map_err(|e| StoreError::Aws(e.to_string()))?;
+        Ok(TransactWriteItem::builder().update(built).build())
+    }
+
+    /// A transactional check that an item exists.
+    fn exists(&self, pk: &str, sk: &str) -> Result<TransactWriteItem, StoreError> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(codec::Keys::key(pk, sk)))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(|e| StoreError::Aws(e.to_string()))?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+}
+
+/// One update expression with its condition, values and names.
+#[derive(Default)]
+struct UpdateSpec<'a> {
+    expression: String,
+    condition: Option<&'a str>,
+    values: &'a [(&'a str, AttributeValue)],
+    names: &'a [(&'a str, &'a str)],
+}
+
+fn values_map(values: &[(&str, AttributeValue)]) -> Option<HashMap<String, AttributeValue>> {
+    (!values.is_empty()).then(|| {
+        values
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect()
+    })
+}
+
+fn names_map(names: &[(&str, &str)]) -> Option<HashMap<String, String>> {
+    (!names.is_empty()).then(|| {
+        names
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    })
+}
+
+/// Why a transaction did not commit.
+#[derive(Debug)]
+enum TxError {
+    /// Cancelled; the indexes of the items whose condition failed (empty: a concurrent
+    /// transaction interfered, try again).
+    Conditions(Vec<usize>),
+    /// Anything else.
+    Store(StoreError),
+}
+
+impl From<StoreError> for TxError {
+    fn from(e: StoreError) -> Self {
+        TxError::Store(e)
+    }
+}
+
+/// Condition that an item is new.
+const NEW_ITEM: &str = "attribute_not_exists(pk)";
+
+/// How many times an optimistic write is retried before giving up with
+/// [`StoreError::Contention`].
+const MAX_ATTEMPTS: usize = 8;
