@@ -28,9 +28,7 @@ pub struct App {
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
+        f.debug_struct("App").field("config", &self.config).finish_non_exhaustive()
     }
 }
 
@@ -46,11 +44,8 @@ impl App {
 
     /// Builds the clients from an already loaded SDK configuration.
     pub fn new(config: Config, sdk: &SdkConfig) -> App {
-        let store = Store::new(
-            aws_sdk_dynamodb::Client::new(sdk),
-            config.table_name.clone(),
-        )
-        .with_retention_days(config.message_retention_days);
+        let store = Store::new(aws_sdk_dynamodb::Client::new(sdk), config.table_name.clone())
+            .with_retention_days(config.message_retention_days);
         let sqs = aws_sdk_sqs::Client::new(sdk);
         // Emulators serve buckets path-style only; on AWS virtual-host style is the default.
         let s3_config = aws_sdk_s3::config::Builder::from(sdk)
@@ -59,17 +54,7 @@ impl App {
         let s3 = aws_sdk_s3::Client::from_conf(s3_config);
         let config = Arc::new(config);
         let delivery = Delivery::new(sdk, config.clone(), store.clone(), sqs.clone());
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
-            .build()
-            .unwrap_or_default();
-        App {
-            config,
-            store,
-            delivery,
-            sqs,
-            s3,
-            http,
-        }
+        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().unwrap_or_default();
+        App { config, store, delivery, sqs, s3, http }
     }
 }

@@ -10,13 +10,12 @@ use crate::app::App;
 use crate::auth::StaffPrincipal;
 use crate::department::Department;
 use crate::frames::{
-    ConversationUpdate, FrameGuestInfo, MessageData, ReadReceiptData, Reader, ServerFrame,
-    TypingData, errors,
+    ConversationUpdate, FrameGuestInfo, MessageData, ReadReceiptData, Reader, ServerFrame, TypingData, errors,
 };
 use crate::http::HttpError;
 use crate::model::{
-    Conversation, ConversationId, ConversationStatus, DeliveryStatus, GuestId, Hotel, Message,
-    MessageId, MessageType, SenderType,
+    Conversation, ConversationId, ConversationStatus, DeliveryStatus, GuestId, Hotel, Message, MessageId, MessageType,
+    SenderType,
 };
 use crate::store::directory::GuestRecord;
 use crate::store::{AppendOutcome, NewMessage, PageDirection, StoreError};
@@ -91,10 +90,7 @@ pub struct Origin {
 impl Origin {
     /// A REST or webhook request: pushes use the configured endpoint, nobody is left out.
     pub fn server(app: &App) -> Self {
-        Origin {
-            connection_id: None,
-            endpoint: app.delivery.default_endpoint(),
-        }
+        Origin { connection_id: None, endpoint: app.delivery.default_endpoint() }
     }
 
     fn excludes(&self, connection: &str) -> bool {
@@ -110,11 +106,7 @@ pub async fn conversation_for(
     id: ConversationId,
     subscribed: bool,
 ) -> Result<Conversation, ChatError> {
-    let conversation = app
-        .store
-        .get_conversation(id)
-        .await?
-        .ok_or(ChatError::NotFound)?;
+    let conversation = app.store.get_conversation(id).await?.ok_or(ChatError::NotFound)?;
     if conversation.hotel_id != principal.hotel.id {
         return Err(ChatError::NotFound);
     }
@@ -139,22 +131,12 @@ pub async fn staff_audience(
         }
     };
     let (listeners, subscribers) = tokio::try_join!(listeners, subscribers)?;
-    Ok(listeners
-        .into_iter()
-        .chain(subscribers)
-        .map(|r| r.connection_id)
-        .collect())
+    Ok(listeners.into_iter().chain(subscribers).map(|r| r.connection_id).collect())
 }
 
 /// Socket ids of a guest.
 pub async fn guest_audience(app: &App, guest: GuestId) -> Result<BTreeSet<String>, StoreError> {
-    Ok(app
-        .store
-        .guest_connections(guest)
-        .await?
-        .into_iter()
-        .map(|r| r.connection_id)
-        .collect())
+    Ok(app.store.guest_connections(guest).await?.into_iter().map(|r| r.connection_id).collect())
 }
 
 /// Pushes `frame` to `targets` minus the origin socket; failures are logged, never returned
@@ -180,22 +162,13 @@ fn or_nobody(result: Result<BTreeSet<String>, StoreError>) -> BTreeSet<String> {
 
 /// The guest of a conversation with their active stay.
 pub async fn guest_record(app: &App, guest: GuestId) -> Result<GuestRecord, ChatError> {
-    app.store
-        .guest_record(guest)
-        .await?
-        .ok_or_else(|| ChatError::Internal(format!("guest {guest} missing")))
+    app.store.guest_record(guest).await?.ok_or_else(|| ChatError::Internal(format!("guest {guest} missing")))
 }
 
 /// The `message` frame of a stored message.
-pub fn message_frame(
-    message: &Message,
-    department: Department,
-    guest: &GuestRecord,
-) -> ServerFrame {
+pub fn message_frame(message: &Message, department: Department, guest: &GuestRecord) -> ServerFrame {
     let info = FrameGuestInfo::new(&guest.guest, guest.active_stay());
-    ServerFrame::Message {
-        data: Box::new(MessageData::new(message, department, info)),
-    }
+    ServerFrame::Message { data: Box::new(MessageData::new(message, department, info)) }
 }
 
 /// Pushes a new message to the department's staff (and subscribers) and, for staff and system
@@ -208,15 +181,8 @@ pub async fn announce_message(
     guest: &GuestRecord,
 ) {
     let frame = message_frame(message, conversation.department, guest);
-    let mut targets = or_nobody(
-        staff_audience(
-            app,
-            &conversation.hotel_id,
-            conversation.department,
-            Some(conversation.id),
-        )
-        .await,
-    );
+    let mut targets =
+        or_nobody(staff_audience(app, &conversation.hotel_id, conversation.department, Some(conversation.id)).await);
     if message.sender_type != SenderType::Guest {
         targets.extend(or_nobody(guest_audience(app, conversation.guest_id).await));
     }
@@ -263,11 +229,7 @@ pub async fn store_staff_message(
         content,
         media_url,
         media_filename,
-        delivery_status: Some(if outside_window {
-            DeliveryStatus::Failed
-        } else {
-            DeliveryStatus::Queued
-        }),
+        delivery_status: Some(if outside_window { DeliveryStatus::Failed } else { DeliveryStatus::Queued }),
         provider_message_id: None,
     };
     let appended = match app.store.add_message(conversation_id, new, now).await? {
@@ -277,12 +239,7 @@ pub async fn store_staff_message(
         }
     };
     crate::telemetry::metric("MessagesOut", 1.0);
-    Ok(StaffSend {
-        conversation: appended.conversation,
-        message: appended.message,
-        guest,
-        outside_window,
-    })
+    Ok(StaffSend { conversation: appended.conversation, message: appended.message, guest, outside_window })
 }
 
 /// Whether WhatsApp still accepts free text: the guest wrote within the last 24 hours.
@@ -298,24 +255,10 @@ pub async fn publish_staff_message(app: &App, origin: &Origin, sent: &StaffSend)
         let note = NewMessage::system(
             "This message was not sent to WhatsApp: the guest has not written in the last 24 hours.",
         );
-        match app
-            .store
-            .add_message(sent.conversation.id, note, crate::clock::now())
-            .await
-        {
+        match app.store.add_message(sent.conversation.id, note, crate::clock::now()).await {
             Ok(AppendOutcome::Stored(appended)) => {
-                let server = Origin {
-                    connection_id: None,
-                    ..origin.clone()
-                };
-                announce_message(
-                    app,
-                    &server,
-                    &appended.conversation,
-                    &appended.message,
-                    &sent.guest,
-                )
-                .await;
+                let server = Origin { connection_id: None, ..origin.clone() };
+                announce_message(app, &server, &appended.conversation, &appended.message, &sent.guest).await;
             }
             Ok(AppendOutcome::Duplicate(_)) => {}
             Err(e) => tracing::warn!(error = %e, "could not store window notice"),
@@ -327,13 +270,7 @@ pub async fn publish_staff_message(app: &App, origin: &Origin, sent: &StaffSend)
         let now = crate::clock::now();
         if let Ok(Some(message)) = app
             .store
-            .set_delivery_status(
-                sent.conversation.id,
-                sent.message.id,
-                DeliveryStatus::Failed,
-                None,
-                now,
-            )
+            .set_delivery_status(sent.conversation.id, sent.message.id, DeliveryStatus::Failed, None, now)
             .await
         {
             notify_delivery(app, &sent.conversation, &message).await;
@@ -347,21 +284,10 @@ pub async fn notify_delivery(app: &App, conversation: &Conversation, message: &M
         return;
     };
     let frame = ServerFrame::DeliveryStatus {
-        data: crate::frames::DeliveryStatusData {
-            conversation_id: conversation.id,
-            message_id: message.id,
-            status,
-        },
+        data: crate::frames::DeliveryStatusData { conversation_id: conversation.id, message_id: message.id, status },
     };
-    let targets = or_nobody(
-        staff_audience(
-            app,
-            &conversation.hotel_id,
-            conversation.department,
-            Some(conversation.id),
-        )
-        .await,
-    );
+    let targets =
+        or_nobody(staff_audience(app, &conversation.hotel_id, conversation.department, Some(conversation.id)).await);
     push(app, &Origin::server(app), targets, &frame).await;
 }
 
@@ -383,15 +309,8 @@ pub async fn typing(
             is_typing,
         },
     };
-    let mut targets = or_nobody(
-        staff_audience(
-            app,
-            &conversation.hotel_id,
-            conversation.department,
-            Some(conversation.id),
-        )
-        .await,
-    );
+    let mut targets =
+        or_nobody(staff_audience(app, &conversation.hotel_id, conversation.department, Some(conversation.id)).await);
     targets.extend(or_nobody(guest_audience(app, conversation.guest_id).await));
     push(app, origin, targets, &frame).await;
     Ok(())
@@ -409,9 +328,7 @@ pub async fn mark_read(
     let conversation = conversation_for(app, principal, conversation_id, subscribed).await?;
     let now = crate::clock::now();
     let marked = app.store.mark_read(conversation_id, only, now).await?;
-    app.store
-        .touch_participant(conversation_id, &principal.staff.user_id, true, now)
-        .await?;
+    app.store.touch_participant(conversation_id, &principal.staff.user_id, true, now).await?;
     if !marked.is_empty() {
         let frame = ServerFrame::ReadReceipt {
             data: ReadReceiptData {
@@ -422,13 +339,7 @@ pub async fn mark_read(
             },
         };
         let mut targets = or_nobody(
-            staff_audience(
-                app,
-                &conversation.hotel_id,
-                conversation.department,
-                Some(conversation.id),
-            )
-            .await,
+            staff_audience(app, &conversation.hotel_id, conversation.department, Some(conversation.id)).await,
         );
         targets.extend(or_nobody(guest_audience(app, conversation.guest_id).await));
         push(app, origin, targets, &frame).await;
@@ -445,20 +356,11 @@ pub async fn close(
     origin: &Origin,
 ) -> Result<Conversation, ChatError> {
     conversation_for(app, principal, conversation_id, subscribed).await?;
-    let (conversation, changed) = app
-        .store
-        .close_conversation(conversation_id, crate::clock::now())
-        .await?;
+    let (conversation, changed) = app.store.close_conversation(conversation_id, crate::clock::now()).await?;
     if changed {
         let frame = ServerFrame::CloseConversation { conversation_id };
         let targets = or_nobody(
-            staff_audience(
-                app,
-                &conversation.hotel_id,
-                conversation.department,
-                Some(conversation.id),
-            )
-            .await,
+            staff_audience(app, &conversation.hotel_id, conversation.department, Some(conversation.id)).await,
         );
         push(app, origin, targets, &frame).await;
     }
@@ -475,15 +377,8 @@ pub async fn announce_update_to(
     let frame = ServerFrame::ConversationUpdate { data: update };
     let mut targets = BTreeSet::new();
     for department in departments {
-        targets.extend(or_nobody(
-            staff_audience(
-                app,
-                &conversation.hotel_id,
-                *department,
-                Some(conversation.id),
-            )
-            .await,
-        ));
+        targets
+            .extend(or_nobody(staff_audience(app, &conversation.hotel_id, *department, Some(conversation.id)).await));
     }
     push(app, &Origin::server(app), targets, &frame).await;
 }
@@ -502,8 +397,7 @@ pub async fn announce_new_conversation(app: &App, hotel: &Hotel, conversation: &
     };
     let data = serde_json::to_value(&view).unwrap_or_default();
     let frame = ServerFrame::NewConversation { data };
-    let targets =
-        or_nobody(staff_audience(app, &conversation.hotel_id, conversation.department, None).await);
+    let targets = or_nobody(staff_audience(app, &conversation.hotel_id, conversation.department, None).await);
     push(app, &Origin::server(app), targets, &frame).await;
 }
 
@@ -515,37 +409,19 @@ pub async fn conversation_views(
 ) -> Result<Vec<ConversationView>, ChatError> {
     let now = crate::clock::now();
     let guest_ids: BTreeSet<GuestId> = conversations.iter().map(|c| c.guest_id).collect();
-    let guests =
-        futures::future::try_join_all(guest_ids.iter().map(|id| app.store.guest_record(*id)))
+    let guests = futures::future::try_join_all(guest_ids.iter().map(|id| app.store.guest_record(*id))).await?;
+    let guests: HashMap<GuestId, GuestRecord> = guests.into_iter().flatten().map(|r| (r.guest.id, r)).collect();
+    let lasts =
+        futures::future::try_join_all(conversations.iter().map(|c| app.store.messages(c.id, PageDirection::Latest, 1)))
             .await?;
-    let guests: HashMap<GuestId, GuestRecord> = guests
-        .into_iter()
-        .flatten()
-        .map(|r| (r.guest.id, r))
-        .collect();
-    let lasts = futures::future::try_join_all(
-        conversations
-            .iter()
-            .map(|c| app.store.messages(c.id, PageDirection::Latest, 1)),
-    )
-    .await?;
     let mut views = Vec::with_capacity(conversations.len());
     for (conversation, mut last) in conversations.iter().zip(lasts) {
         let Some(guest) = guests.get(&conversation.guest_id) else {
-            tracing::warn!(
-                conversation = conversation.id,
-                "conversation without guest skipped"
-            );
+            tracing::warn!(conversation = conversation.id, "conversation without guest skipped");
             continue;
         };
         let info = GuestInfo::new(&guest.guest, guest.active_stay());
-        views.push(ConversationView::new(
-            conversation,
-            hotel,
-            info,
-            last.messages.pop().as_ref(),
-            now,
-        ));
+        views.push(ConversationView::new(conversation, hotel, info, last.messages.pop().as_ref(), now));
     }
     Ok(views)
 }

@@ -15,9 +15,7 @@ pub fn iso(t: DateTime<Utc>) -> String {
 
 /// Parses an ISO-8601 timestamp with offset.
 pub fn parse_iso(raw: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(raw)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(raw).ok().map(|t| t.with_timezone(&Utc))
 }
 
 /// `Just now`, `N minute(s) ago`, `N hour(s) ago`, `N day(s) ago` under a week, then
@@ -25,11 +23,7 @@ pub fn parse_iso(raw: &str) -> Option<DateTime<Utc>> {
 pub fn time_ago(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let seconds = (now - then).num_seconds();
     let plural = |n: i64, unit: &str| {
-        if n == 1 {
-            format!("1 {unit} ago")
-        } else {
-            format!("{n} {unit}s ago")
-        }
+        if n == 1 { format!("1 {unit} ago") } else { format!("{n} {unit}s ago") }
     };
     match seconds {
         s if s < 60 => "Just now".to_owned(),
@@ -48,10 +42,7 @@ mod tests {
     fn formats_and_parses() {
         let t = parse_iso("2026-11-24T10:02:11.123Z").unwrap();
         assert_eq!(iso(t), "2026-11-24T10:02:11.123Z");
-        assert_eq!(
-            iso(parse_iso("2026-11-24T11:02:11+01:00").unwrap()),
-            "2026-11-24T10:02:11.000Z"
-        );
+        assert_eq!(iso(parse_iso("2026-11-24T11:02:11+01:00").unwrap()), "2026-11-24T10:02:11.000Z");
         assert_eq!(parse_iso("yesterday"), None);
         assert_eq!(now().timestamp_subsec_nanos() % 1_000_000, 0);
     }

@@ -123,17 +123,10 @@ impl Config {
     }
 
     /// Reads configuration through `lookup` (the environment in production, a map in tests).
-    pub fn from_lookup(
-        needs: &[Need],
-        lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self, ConfigError> {
+    pub fn from_lookup(needs: &[Need], lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let needs: BTreeSet<usize> = needs.iter().map(|n| *n as usize).collect();
         let need = |n: Need| needs.contains(&(n as usize));
-        let get = |key: &str| {
-            lookup(key)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |key: &str| lookup(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let mut problems: Vec<String> = Vec::new();
         let require = |key: &str, wanted: bool, problems: &mut Vec<String>| {
             let value = get(key);
@@ -144,21 +137,9 @@ impl Config {
         };
 
         let table_name = require("TABLE_NAME", true, &mut problems).unwrap_or_default();
-        let outbound_queue_url = require(
-            "OUTBOUND_QUEUE_URL",
-            need(Need::OutboundQueue),
-            &mut problems,
-        );
-        let push_retry_queue_url = require(
-            "PUSH_RETRY_QUEUE_URL",
-            need(Need::PushRetryQueue),
-            &mut problems,
-        );
-        let provisioning_api_key = require(
-            "PROVISIONING_API_KEY",
-            need(Need::Provisioning),
-            &mut problems,
-        );
+        let outbound_queue_url = require("OUTBOUND_QUEUE_URL", need(Need::OutboundQueue), &mut problems);
+        let push_retry_queue_url = require("PUSH_RETRY_QUEUE_URL", need(Need::PushRetryQueue), &mut problems);
+        let provisioning_api_key = require("PROVISIONING_API_KEY", need(Need::Provisioning), &mut problems);
         let media_bucket = require("MEDIA_BUCKET", need(Need::Media), &mut problems);
         let whatsapp_token = require("WHATSAPP_TOKEN", need(Need::WhatsAppApi), &mut problems);
 
@@ -173,11 +154,7 @@ impl Config {
         let want_secrets = need(Need::WebhookSecrets) && verify_signatures;
         let webhook_secret = require("WEBHOOK_SECRET", want_secrets, &mut problems);
         let whatsapp_app_secret = require("WHATSAPP_APP_SECRET", want_secrets, &mut problems);
-        let whatsapp_verify_token = require(
-            "WHATSAPP_VERIFY_TOKEN",
-            need(Need::WebhookSecrets),
-            &mut problems,
-        );
+        let whatsapp_verify_token = require("WHATSAPP_VERIFY_TOKEN", need(Need::WebhookSecrets), &mut problems);
 
         let guest_socket_auth = match get("GUEST_SOCKET_AUTH").as_deref() {
             None | Some("token") => GuestSocketAuth::Token,
@@ -251,10 +228,7 @@ impl Config {
             provisioning_api_key,
             allowed_origins: get("ALLOWED_ORIGINS")
                 .map(|v| {
-                    v.split(',')
-                        .map(|o| o.trim().trim_end_matches('/').to_owned())
-                        .filter(|o| !o.is_empty())
-                        .collect()
+                    v.split(',').map(|o| o.trim().trim_end_matches('/').to_owned()).filter(|o| !o.is_empty()).collect()
                 })
                 .unwrap_or_default(),
             default_country_code,
@@ -267,16 +241,16 @@ impl Config {
 
     /// Epoch seconds at which a record written now expires under the retention policy.
     pub fn retention_expiry(&self, now_epoch: i64) -> Option<i64> {
-        (self.message_retention_days > 0)
-            .then(|| now_epoch + i64::from(self.message_retention_days) * 86_400)
+        (self.message_retention_days > 0).then(|| now_epoch + i64::from(self.message_retention_days) * 86_400)
     }
 }
 
 fn jwt_from(get: &impl Fn(&str) -> Option<String>) -> Result<JwtVerifier, String> {
     let algorithm = match get("JWT_ALGORITHM") {
         None => JwtAlgorithm::Hs256,
-        Some(raw) => JwtAlgorithm::parse(&raw)
-            .ok_or_else(|| "JWT_ALGORITHM must be HS256, RS256 or ES256".to_owned())?,
+        Some(raw) => {
+            JwtAlgorithm::parse(&raw).ok_or_else(|| "JWT_ALGORITHM must be HS256, RS256 or ES256".to_owned())?
+        }
     };
     let key = match algorithm {
         JwtAlgorithm::Hs256 => get("JWT_SECRET").ok_or("JWT_SECRET is required for HS256")?,
@@ -285,8 +259,7 @@ fn jwt_from(get: &impl Fn(&str) -> Option<String>) -> Result<JwtVerifier, String
             .map(|k| k.replace("\\n", "\n"))
             .ok_or("JWT_PUBLIC_KEY is required for RS256/ES256")?,
     };
-    JwtVerifier::new(algorithm, &key, get("JWT_ISSUER"), get("JWT_AUDIENCE"))
-        .map_err(|e| format!("JWT key: {e}"))
+    JwtVerifier::new(algorithm, &key, get("JWT_ISSUER"), get("JWT_AUDIENCE")).map_err(|e| format!("JWT key: {e}"))
 }
 
 #[cfg(test)]
@@ -295,10 +268,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn cfg(needs: &[Need], vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(needs, |k| map.get(k).cloned())
     }
 
@@ -310,11 +280,7 @@ mod tests {
 
     #[test]
     fn lists_every_missing_variable_at_once() {
-        let err = cfg(
-            &[Need::Jwt, Need::WebhookSecrets, Need::OutboundQueue],
-            &[("TABLE_NAME", "t")],
-        )
-        .unwrap_err();
+        let err = cfg(&[Need::Jwt, Need::WebhookSecrets, Need::OutboundQueue], &[("TABLE_NAME", "t")]).unwrap_err();
         assert_eq!(
             err.problems,
             vec![
@@ -325,29 +291,19 @@ mod tests {
                 "JWT_SECRET is required for HS256",
             ]
         );
-        assert!(
-            err.to_string()
-                .starts_with("configuration error: OUTBOUND_QUEUE_URL")
-        );
+        assert!(err.to_string().starts_with("configuration error: OUTBOUND_QUEUE_URL"));
     }
 
     #[test]
     fn signatures_can_only_be_disabled_explicitly() {
         let c = cfg(
             &[Need::WebhookSecrets],
-            &[
-                ("TABLE_NAME", "t"),
-                ("WEBHOOK_SIGNATURES", "disabled"),
-                ("WHATSAPP_VERIFY_TOKEN", "v"),
-            ],
+            &[("TABLE_NAME", "t"), ("WEBHOOK_SIGNATURES", "disabled"), ("WHATSAPP_VERIFY_TOKEN", "v")],
         )
         .unwrap();
         assert!(!c.verify_signatures);
         let err = cfg(&[], &[("TABLE_NAME", "t"), ("WEBHOOK_SIGNATURES", "off")]).unwrap_err();
-        assert_eq!(
-            err.problems,
-            vec!["WEBHOOK_SIGNATURES must be `required` or `disabled`"]
-        );
+        assert_eq!(err.problems, vec!["WEBHOOK_SIGNATURES must be `required` or `disabled`"]);
     }
 
     #[test]
@@ -364,10 +320,7 @@ mod tests {
         )
         .unwrap();
         assert!(c.jwt.is_some());
-        assert_eq!(
-            c.allowed_origins,
-            vec!["https://a.example", "https://b.example"]
-        );
+        assert_eq!(c.allowed_origins, vec!["https://a.example", "https://b.example"]);
         assert_eq!(c.guest_socket_auth, GuestSocketAuth::Open);
         assert_eq!(c.default_country_code, "1");
         assert_eq!(c.whatsapp_api_base, "http://127.0.0.1:9/v21.0");
@@ -389,19 +342,9 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             err.problems,
-            vec![
-                "GUEST_SOCKET_AUTH must be `token` or `open`",
-                "DEFAULT_COUNTRY_CODE must be 1 to 3 digits",
-            ]
+            vec!["GUEST_SOCKET_AUTH must be `token` or `open`", "DEFAULT_COUNTRY_CODE must be 1 to 3 digits",]
         );
-        let err = cfg(
-            &[Need::Jwt],
-            &[("TABLE_NAME", "t"), ("JWT_ALGORITHM", "HS512")],
-        )
-        .unwrap_err();
-        assert_eq!(
-            err.problems,
-            vec!["JWT_ALGORITHM must be HS256, RS256 or ES256"]
-        );
+        let err = cfg(&[Need::Jwt], &[("TABLE_NAME", "t"), ("JWT_ALGORITHM", "HS512")]).unwrap_err();
+        assert_eq!(err.problems, vec!["JWT_ALGORITHM must be HS256, RS256 or ES256"]);
     }
 }

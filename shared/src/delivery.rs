@@ -76,20 +76,9 @@ struct Inner {
 
 impl Delivery {
     /// Builds the delivery service; management clients are created lazily per endpoint.
-    pub fn new(
-        sdk: &SdkConfig,
-        config: Arc<Config>,
-        store: Store,
-        sqs: aws_sdk_sqs::Client,
-    ) -> Self {
+    pub fn new(sdk: &SdkConfig, config: Arc<Config>, store: Store, sqs: aws_sdk_sqs::Client) -> Self {
         Delivery {
-            inner: Arc::new(Inner {
-                sdk: sdk.clone(),
-                config,
-                store,
-                sqs,
-                clients: Mutex::new(HashMap::new()),
-            }),
+            inner: Arc::new(Inner { sdk: sdk.clone(), config, store, sqs, clients: Mutex::new(HashMap::new()) }),
         }
     }
 
@@ -100,9 +89,7 @@ impl Delivery {
             return Some(configured.clone());
         }
         match (domain, stage) {
-            (Some(domain), Some(stage)) if !domain.is_empty() => {
-                Some(format!("https://{domain}/{stage}"))
-            }
+            (Some(domain), Some(stage)) if !domain.is_empty() => Some(format!("https://{domain}/{stage}")),
             _ => None,
         }
     }
@@ -130,14 +117,8 @@ impl Delivery {
     }
 
     /// Pushes one frame to one socket.
-    pub async fn send(
-        &self,
-        endpoint: &str,
-        connection_id: &str,
-        frame: &ServerFrame,
-    ) -> PushResult {
-        self.send_raw(endpoint, connection_id, &frame.to_json(), true)
-            .await
+    pub async fn send(&self, endpoint: &str, connection_id: &str, frame: &ServerFrame) -> PushResult {
+        self.send_raw(endpoint, connection_id, &frame.to_json(), true).await
     }
 
     /// Pushes one frame to every socket in `targets` (duplicates are pushed once).
@@ -175,12 +156,7 @@ impl Delivery {
 
     /// Closes a socket from the server side (staff deactivation).
     pub async fn disconnect(&self, endpoint: &str, connection_id: &str) {
-        let result = self
-            .client(endpoint)
-            .delete_connection()
-            .connection_id(connection_id)
-            .send()
-            .await;
+        let result = self.client(endpoint).delete_connection().connection_id(connection_id).send().await;
         if let Err(err) = result {
             tracing::debug!(connection_id, error = %DisplayErrorContext(&err), "delete_connection failed");
         }
@@ -189,13 +165,7 @@ impl Delivery {
         }
     }
 
-    async fn send_raw(
-        &self,
-        endpoint: &str,
-        connection_id: &str,
-        body: &str,
-        may_defer: bool,
-    ) -> PushResult {
+    async fn send_raw(&self, endpoint: &str, connection_id: &str, body: &str, may_defer: bool) -> PushResult {
         let result = self
             .client(endpoint)
             .post_to_connection()
@@ -206,12 +176,8 @@ impl Delivery {
         match result {
             Ok(_) => PushResult::Sent,
             Err(err) => {
-                let gone = matches!(
-                    err.as_service_error(),
-                    Some(PostToConnectionError::GoneException(_))
-                ) || err
-                    .raw_response()
-                    .is_some_and(|r| r.status().as_u16() == 410);
+                let gone = matches!(err.as_service_error(), Some(PostToConnectionError::GoneException(_)))
+                    || err.raw_response().is_some_and(|r| r.status().as_u16() == 410);
                 if gone {
                     tracing::info!(connection_id, "socket gone, deleting its record");
                     if let Err(e) = self.inner.store.delete_connection(connection_id).await {
@@ -230,29 +196,15 @@ impl Delivery {
 
     async fn defer(&self, endpoint: &str, connection_id: &str, body: &str) {
         let Some(queue) = &self.inner.config.push_retry_queue_url else {
-            tracing::warn!(
-                connection_id,
-                "no PUSH_RETRY_QUEUE_URL: push dropped (client catches up via REST)"
-            );
+            tracing::warn!(connection_id, "no PUSH_RETRY_QUEUE_URL: push dropped (client catches up via REST)");
             return;
         };
-        let job = RetryJob {
-            endpoint: endpoint.to_owned(),
-            connection_id: connection_id.to_owned(),
-            frame: body.to_owned(),
-        };
+        let job =
+            RetryJob { endpoint: endpoint.to_owned(), connection_id: connection_id.to_owned(), frame: body.to_owned() };
         let Ok(job) = serde_json::to_string(&job) else {
             return;
         };
-        let sent = self
-            .inner
-            .sqs
-            .send_message()
-            .queue_url(queue)
-            .message_body(job)
-            .delay_seconds(2)
-            .send()
-            .await;
+        let sent = self.inner.sqs.send_message().queue_url(queue).message_body(job).delay_seconds(2).send().await;
         if let Err(err) = sent {
             tracing::error!(connection_id, error = %DisplayErrorContext(&err), "could not queue push retry");
         }
@@ -265,19 +217,12 @@ impl Delivery {
         let mut failures = Vec::new();
         for record in event.records {
             let id = record.message_id.clone().unwrap_or_default();
-            let job: Option<RetryJob> = record
-                .body
-                .as_deref()
-                .and_then(|b| serde_json::from_str(b).ok());
+            let job: Option<RetryJob> = record.body.as_deref().and_then(|b| serde_json::from_str(b).ok());
             let Some(job) = job else {
                 tracing::warn!(message_id = %id, "dropping malformed retry job");
                 continue;
             };
-            if self
-                .send_raw(&job.endpoint, &job.connection_id, &job.frame, false)
-                .await
-                == PushResult::Deferred
-            {
+            if self.send_raw(&job.endpoint, &job.connection_id, &job.frame, false).await == PushResult::Deferred {
                 let mut failure = BatchItemFailure::default();
                 failure.item_identifier = id;
                 failures.push(failure);

@@ -21,9 +21,7 @@ pub enum Department {
 
 /// The name is not a department.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "Invalid department. Valid options: Reception, Housekeeping, Room Service, Café, Management"
-)]
+#[error("Invalid department. Valid options: Reception, Housekeeping, Room Service, Café, Management")]
 pub struct UnknownDepartment;
 
 impl Department {
@@ -144,22 +142,13 @@ mod tests {
             assert_eq!(Department::parse(raw), Err(UnknownDepartment), "{raw:?}");
         }
         let listed: Vec<&str> = Department::ALL.iter().map(|d| d.as_str()).collect();
-        assert_eq!(
-            UnknownDepartment.to_string(),
-            format!("Invalid department. Valid options: {}", listed.join(", "))
-        );
+        assert_eq!(UnknownDepartment.to_string(), format!("Invalid department. Valid options: {}", listed.join(", ")));
     }
 
     #[test]
     fn serde_uses_the_canonical_spelling() {
-        assert_eq!(
-            serde_json::to_string(&Department::Cafe).unwrap(),
-            "\"Café\""
-        );
-        assert_eq!(
-            serde_json::from_str::<Department>("\"room service\"").unwrap(),
-            Department::RoomService
-        );
+        assert_eq!(serde_json::to_string(&Department::Cafe).unwrap(), "\"Café\"");
+        assert_eq!(serde_json::from_str::<Department>("\"room service\"").unwrap(), Department::RoomService);
         assert!(serde_json::from_str::<Department>("\"Spa\"").is_err());
         assert_eq!(Department::RoomService.key(), "room_service");
     }

@@ -9,9 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::department::Department;
-use crate::model::{
-    ConversationId, DeliveryStatus, Guest, Message, MessageId, MessageType, SenderType, Stay,
-};
+use crate::model::{ConversationId, DeliveryStatus, Guest, Message, MessageId, MessageType, SenderType, Stay};
 
 /// Longest message content, in Unicode characters.
 pub const MAX_CONTENT_CHARS: usize = 4096;
@@ -110,10 +108,7 @@ impl ClientFrame {
         match kind {
             "text" => {
                 let content = content(obj.get("content").or_else(|| obj.get("message")))?;
-                Ok(ClientFrame::Text {
-                    conversation_id: conversation_id()?,
-                    content,
-                })
+                Ok(ClientFrame::Text { conversation_id: conversation_id()?, content })
             }
             "media" => {
                 let conversation_id = conversation_id()?;
@@ -130,46 +125,21 @@ impl ClientFrame {
                     .and_then(MessageType::parse)
                     .filter(|t| t.needs_media())
                     .ok_or(errors::INVALID_TYPE)?;
-                let caption = obj
-                    .get("caption")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .trim()
-                    .to_owned();
+                let caption = obj.get("caption").and_then(Value::as_str).unwrap_or("").trim().to_owned();
                 if caption.chars().count() > MAX_CONTENT_CHARS {
                     return Err(errors::TOO_LONG);
                 }
-                let filename = obj
-                    .get("filename")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned);
-                Ok(ClientFrame::Media {
-                    conversation_id,
-                    file_url,
-                    filename,
-                    file_type,
-                    caption,
-                })
+                let filename = obj.get("filename").and_then(Value::as_str).map(str::to_owned);
+                Ok(ClientFrame::Media { conversation_id, file_url, filename, file_type, caption })
             }
             "typing" => Ok(ClientFrame::Typing {
                 conversation_id: conversation_id()?,
-                is_typing: obj
-                    .get("is_typing")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false),
+                is_typing: obj.get("is_typing").and_then(Value::as_bool).unwrap_or(false),
             }),
-            "mark_read" => Ok(ClientFrame::MarkRead {
-                conversation_id: conversation_id()?,
-            }),
-            "subscribe_conversation" => Ok(ClientFrame::Subscribe {
-                conversation_id: conversation_id()?,
-            }),
-            "unsubscribe_conversation" => Ok(ClientFrame::Unsubscribe {
-                conversation_id: conversation_id()?,
-            }),
-            "close_conversation" => Ok(ClientFrame::Close {
-                conversation_id: conversation_id()?,
-            }),
+            "mark_read" => Ok(ClientFrame::MarkRead { conversation_id: conversation_id()? }),
+            "subscribe_conversation" => Ok(ClientFrame::Subscribe { conversation_id: conversation_id()? }),
+            "unsubscribe_conversation" => Ok(ClientFrame::Unsubscribe { conversation_id: conversation_id()? }),
+            "close_conversation" => Ok(ClientFrame::Close { conversation_id: conversation_id()? }),
             "ping" => Ok(ClientFrame::Ping),
             _ => Err(errors::INVALID_TYPE),
         }
@@ -178,15 +148,9 @@ impl ClientFrame {
     /// The conversation the frame is about, if any.
     pub fn conversation_id(&self) -> Option<ConversationId> {
         match self {
-            ClientFrame::Text {
-                conversation_id, ..
-            }
-            | ClientFrame::Media {
-                conversation_id, ..
-            }
-            | ClientFrame::Typing {
-                conversation_id, ..
-            }
+            ClientFrame::Text { conversation_id, .. }
+            | ClientFrame::Media { conversation_id, .. }
+            | ClientFrame::Typing { conversation_id, .. }
             | ClientFrame::MarkRead { conversation_id }
             | ClientFrame::Subscribe { conversation_id }
             | ClientFrame::Unsubscribe { conversation_id }
@@ -203,8 +167,7 @@ pub fn conversation_id(value: Option<&Value>) -> Result<ConversationId, &'static
         Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
         _ => None,
     };
-    id.filter(|id| (1..=crate::model::MAX_ID).contains(id))
-        .ok_or(errors::CONVERSATION_REQUIRED)
+    id.filter(|id| (1..=crate::model::MAX_ID).contains(id)).ok_or(errors::CONVERSATION_REQUIRED)
 }
 
 /// Trimmed, non-empty content within the length limit.
@@ -500,17 +463,11 @@ pub struct ConversationRef {
 impl ServerFrame {
     /// An error frame.
     pub fn error(message: &str) -> Self {
-        ServerFrame::Error {
-            message: message.to_owned(),
-        }
+        ServerFrame::Error { message: message.to_owned() }
     }
 
     /// An acknowledgment stamped now.
-    pub fn ack(
-        status: AckStatus,
-        conversation_id: ConversationId,
-        message_id: Option<MessageId>,
-    ) -> Self {
+    pub fn ack(status: AckStatus, conversation_id: ConversationId, message_id: Option<MessageId>) -> Self {
         ServerFrame::Acknowledgment {
             status,
             message_id,
@@ -522,9 +479,8 @@ impl ServerFrame {
     /// The frame as JSON text.
     pub fn to_json(&self) -> String {
         // Serialising these types cannot fail (no maps with non-string keys, no custom errors).
-        serde_json::to_string(self).unwrap_or_else(|_| {
-            r#"{"type":"error","message":"Internal error, please retry"}"#.to_owned()
-        })
+        serde_json::to_string(self)
+            .unwrap_or_else(|_| r#"{"type":"error","message":"Internal error, please retry"}"#.to_owned())
     }
 }
 
@@ -537,17 +493,11 @@ mod tests {
     fn parses_every_frame_type() {
         assert_eq!(
             ClientFrame::parse(r#"{"type":"text","conversation_id":1,"content":"  Hello "}"#),
-            Ok(ClientFrame::Text {
-                conversation_id: 1,
-                content: "Hello".into()
-            })
+            Ok(ClientFrame::Text { conversation_id: 1, content: "Hello".into() })
         );
         assert_eq!(
             ClientFrame::parse(r#"{"conversation_id":"2","content":"no type means text"}"#),
-            Ok(ClientFrame::Text {
-                conversation_id: 2,
-                content: "no type means text".into()
-            })
+            Ok(ClientFrame::Text { conversation_id: 2, content: "no type means text".into() })
         );
         assert_eq!(
             ClientFrame::parse(
@@ -563,15 +513,9 @@ mod tests {
         );
         assert_eq!(
             ClientFrame::parse(r#"{"type":"typing","conversation_id":1}"#),
-            Ok(ClientFrame::Typing {
-                conversation_id: 1,
-                is_typing: false
-            })
+            Ok(ClientFrame::Typing { conversation_id: 1, is_typing: false })
         );
-        assert_eq!(
-            ClientFrame::parse(r#"{"type":"ping"}"#),
-            Ok(ClientFrame::Ping)
-        );
+        assert_eq!(ClientFrame::parse(r#"{"type":"ping"}"#), Ok(ClientFrame::Ping));
         assert_eq!(
             ClientFrame::parse(r#"{"type":"close_conversation","conversation_id":3}"#),
             Ok(ClientFrame::Close { conversation_id: 3 })
@@ -585,40 +529,19 @@ mod tests {
             ("[1,2]", errors::INVALID_JSON),
             (r#"{"type":"dance"}"#, errors::INVALID_TYPE),
             (r#"{"type":5}"#, errors::INVALID_TYPE),
-            (
-                r#"{"type":"text","conversation_id":1,"content":"   "}"#,
-                errors::EMPTY_CONTENT,
-            ),
-            (
-                r#"{"type":"text","content":"hi"}"#,
-                errors::CONVERSATION_REQUIRED,
-            ),
-            (
-                r#"{"type":"text","conversation_id":0,"content":"hi"}"#,
-                errors::CONVERSATION_REQUIRED,
-            ),
-            (
-                r#"{"type":"text","conversation_id":"x","content":"hi"}"#,
-                errors::CONVERSATION_REQUIRED,
-            ),
+            (r#"{"type":"text","conversation_id":1,"content":"   "}"#, errors::EMPTY_CONTENT),
+            (r#"{"type":"text","content":"hi"}"#, errors::CONVERSATION_REQUIRED),
+            (r#"{"type":"text","conversation_id":0,"content":"hi"}"#, errors::CONVERSATION_REQUIRED),
+            (r#"{"type":"text","conversation_id":"x","content":"hi"}"#, errors::CONVERSATION_REQUIRED),
             (r#"{"type":"typing"}"#, errors::CONVERSATION_REQUIRED),
-            (
-                r#"{"type":"media","conversation_id":1,"file_url":"u","file_type":"text"}"#,
-                errors::INVALID_TYPE,
-            ),
+            (r#"{"type":"media","conversation_id":1,"file_url":"u","file_type":"text"}"#, errors::INVALID_TYPE),
         ];
         for (input, expected) in cases {
             assert_eq!(ClientFrame::parse(input), Err(expected), "{input}");
         }
-        let long = format!(
-            r#"{{"type":"text","conversation_id":1,"content":"{}"}}"#,
-            "é".repeat(4097)
-        );
+        let long = format!(r#"{{"type":"text","conversation_id":1,"content":"{}"}}"#, "é".repeat(4097));
         assert_eq!(ClientFrame::parse(&long), Err(errors::TOO_LONG));
-        let max = format!(
-            r#"{{"type":"text","conversation_id":1,"content":"{}"}}"#,
-            "é".repeat(4096)
-        );
+        let max = format!(r#"{{"type":"text","conversation_id":1,"content":"{}"}}"#, "é".repeat(4096));
         assert!(ClientFrame::parse(&max).is_ok());
     }
 
@@ -635,10 +558,7 @@ mod tests {
             serde_json::to_value(&frame).unwrap(),
             json!({"type":"conversation_update","data":{"type":"transferred","conversation_id":1,"from":"Reception","to":"Room Service"}})
         );
-        assert_eq!(
-            serde_json::to_value(ServerFrame::Pong).unwrap(),
-            json!({"type":"pong"})
-        );
+        assert_eq!(serde_json::to_value(ServerFrame::Pong).unwrap(), json!({"type":"pong"}));
         assert_eq!(
             serde_json::to_value(ServerFrame::error(errors::TOO_LONG)).unwrap(),
             json!({"type":"error","message":"Message too long"})

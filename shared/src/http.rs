@@ -28,26 +28,17 @@ pub struct HttpError {
 impl HttpError {
     /// `{"error": message}` with `status`.
     pub fn new(status: u16, message: &str) -> Self {
-        HttpError {
-            status,
-            body: json!({ "error": message }),
-        }
+        HttpError { status, body: json!({ "error": message }) }
     }
 
     /// 400 `{"error": "Invalid data", "details": {...}}`.
     pub fn invalid(details: Details) -> Self {
-        HttpError {
-            status: 400,
-            body: json!({ "error": "Invalid data", "details": details }),
-        }
+        HttpError { status: 400, body: json!({ "error": "Invalid data", "details": details }) }
     }
 
     /// 400 with a single field error.
     pub fn field(field: &str, message: &str) -> Self {
-        HttpError::invalid(BTreeMap::from([(
-            field.to_owned(),
-            vec![message.to_owned()],
-        )]))
+        HttpError::invalid(BTreeMap::from([(field.to_owned(), vec![message.to_owned()])]))
     }
 
     /// 404 `Conversation not found`.
@@ -90,8 +81,7 @@ impl From<crate::store::StoreError> for HttpError {
 
 /// A JSON response.
 pub fn json_response<T: Serialize>(status: u16, body: &T) -> Response<Body> {
-    let text = serde_json::to_string(body)
-        .unwrap_or_else(|_| r#"{"error":"Internal server error"}"#.to_owned());
+    let text = serde_json::to_string(body).unwrap_or_else(|_| r#"{"error":"Internal server error"}"#.to_owned());
     Response::builder()
         .status(status)
         .header("content-type", "application/json")
@@ -110,10 +100,7 @@ pub fn text_response(status: u16, body: &str) -> Response<Body> {
 
 /// An empty response.
 pub fn empty_response(status: u16) -> Response<Body> {
-    Response::builder()
-        .status(status)
-        .body(Body::Empty)
-        .unwrap_or_else(|_| Response::new(Body::Empty))
+    Response::builder().status(status).body(Body::Empty).unwrap_or_else(|_| Response::new(Body::Empty))
 }
 
 impl HttpError {
@@ -140,10 +127,7 @@ pub fn header<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
 
 /// A query string parameter (first value).
 pub fn query(request: &Request, name: &str) -> Option<String> {
-    request
-        .query_string_parameters_ref()
-        .and_then(|q| q.first(name))
-        .map(str::to_owned)
+    request.query_string_parameters_ref().and_then(|q| q.first(name)).map(str::to_owned)
 }
 
 /// The request id API Gateway assigned, for logs.

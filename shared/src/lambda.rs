@@ -2,6 +2,7 @@
 //! readable message), clients built once, then the runtime loop.
 
 use std::future::Future;
+use std::pin::Pin;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde::Serialize;
@@ -24,11 +25,12 @@ where
     E: DeserializeOwned + Send + 'static,
     R: Serialize + Send + 'static,
     F: Fn(App, E) -> Fut,
-    Fut: Future<Output = R> + Send,
+    Fut: Future<Output = R> + Send + 'static,
 {
     let app = init(needs).await?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<E>| {
-        let reply = handler(app.clone(), event.payload);
+        // Boxed: the handler futures are deep, and their layout need not be part of the runtime's.
+        let reply: Pin<Box<dyn Future<Output = R> + Send>> = Box::pin(handler(app.clone(), event.payload));
         async move { Ok::<R, Error>(reply.await) }
     }))
     .await
@@ -38,11 +40,12 @@ where
 pub async fn serve_http<F, Fut>(needs: &[Need], handler: F) -> Result<(), Error>
 where
     F: Fn(App, lambda_http::Request) -> Fut,
-    Fut: Future<Output = lambda_http::Response<lambda_http::Body>> + Send,
+    Fut: Future<Output = lambda_http::Response<lambda_http::Body>> + Send + 'static,
 {
     let app = init(needs).await?;
     lambda_http::run(service_fn(|request: lambda_http::Request| {
-        let reply = handler(app.clone(), request);
+        let reply: Pin<Box<dyn Future<Output = lambda_http::Response<lambda_http::Body>> + Send>> =
+            Box::pin(handler(app.clone(), request));
         async move { Ok::<_, Error>(reply.await) }
     }))
     .await

@@ -11,10 +11,7 @@ pub const MAX_MEDIA_BYTES: usize = 16 * 1024 * 1024;
 
 /// The stable link of an object key.
 pub fn media_link(app: &App, key: &str) -> Option<String> {
-    app.config
-        .public_base_url
-        .as_ref()
-        .map(|base| format!("{base}/media/{key}"))
+    app.config.public_base_url.as_ref().map(|base| format!("{base}/media/{key}"))
 }
 
 /// Fetches the media of a Meta message item (`image`, `document`, `audio`, `video`) into the
@@ -26,9 +23,7 @@ pub async fn import_whatsapp_media(app: &App, hotel_id: &str, message: &Value) -
     if !matches!(kind, "image" | "document" | "audio" | "video") {
         return None;
     }
-    let media_id = message
-        .pointer(&format!("/{kind}/id"))
-        .and_then(Value::as_str)?;
+    let media_id = message.pointer(&format!("/{kind}/id")).and_then(Value::as_str)?;
     let token = app.config.whatsapp_token.as_deref()?;
     let bucket = app.config.media_bucket.as_deref()?;
     app.config.public_base_url.as_ref()?;
@@ -44,15 +39,8 @@ pub async fn import_whatsapp_media(app: &App, hotel_id: &str, message: &Value) -
             .json()
             .await
             .map_err(|e| e.to_string())?;
-        let url = meta
-            .get("url")
-            .and_then(Value::as_str)
-            .ok_or("no url in media metadata")?;
-        let mime = meta
-            .get("mime_type")
-            .and_then(Value::as_str)
-            .unwrap_or("application/octet-stream")
-            .to_owned();
+        let url = meta.get("url").and_then(Value::as_str).ok_or("no url in media metadata")?;
+        let mime = meta.get("mime_type").and_then(Value::as_str).unwrap_or("application/octet-stream").to_owned();
         let bytes = app
             .http
             .get(url)

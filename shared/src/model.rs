@@ -39,8 +39,7 @@ pub mod iso_time {
     /// Parses an ISO-8601 timestamp with offset.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
         let raw = String::deserialize(d)?;
-        crate::clock::parse_iso(&raw)
-            .ok_or_else(|| serde::de::Error::custom("invalid ISO-8601 timestamp"))
+        crate::clock::parse_iso(&raw).ok_or_else(|| serde::de::Error::custom("invalid ISO-8601 timestamp"))
     }
 
     /// The same for optional timestamps.
@@ -49,10 +48,7 @@ pub mod iso_time {
         use serde::{Deserialize, Deserializer, Serializer};
 
         /// Serialises `None` as `null`.
-        pub fn serialize<S: Serializer>(
-            t: &Option<DateTime<Utc>>,
-            s: S,
-        ) -> Result<S::Ok, S::Error> {
+        pub fn serialize<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
             match t {
                 Some(t) => s.serialize_str(&crate::clock::iso(*t)),
                 None => s.serialize_none(),
@@ -60,9 +56,7 @@ pub mod iso_time {
         }
 
         /// Parses `null` or an ISO-8601 timestamp.
-        pub fn deserialize<'de, D: Deserializer<'de>>(
-            d: D,
-        ) -> Result<Option<DateTime<Utc>>, D::Error> {
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
             match Option::<String>::deserialize(d)? {
                 None => Ok(None),
                 Some(raw) => crate::clock::parse_iso(&raw)
@@ -208,10 +202,7 @@ wire_enum!(
 impl MessageType {
     /// Whether this type needs a `media_url`.
     pub fn needs_media(self) -> bool {
-        matches!(
-            self,
-            MessageType::Image | MessageType::Document | MessageType::Audio | MessageType::Video
-        )
+        matches!(self, MessageType::Image | MessageType::Document | MessageType::Audio | MessageType::Video)
     }
 }
 
@@ -312,11 +303,7 @@ impl Staff {
     pub fn display_name(&self) -> String {
         let full = format!("{} {}", self.first_name.trim(), self.last_name.trim());
         let full = full.trim();
-        if full.is_empty() {
-            self.username.clone()
-        } else {
-            full.to_owned()
-        }
+        if full.is_empty() { self.username.clone() } else { full.to_owned() }
     }
 
     /// Whether the role is a chat role at all.
@@ -342,9 +329,7 @@ impl Staff {
 
     /// Whether this staff member may act on `department` at `hotel`.
     pub fn may_act_on(&self, hotel: &Hotel, department: Department) -> bool {
-        self.is_active
-            && self.hotel_id == hotel.id
-            && self.allowed_departments(hotel).contains(&department)
+        self.is_active && self.hotel_id == hotel.id && self.allowed_departments(hotel).contains(&department)
     }
 }
 
@@ -366,11 +351,7 @@ pub struct Guest {
     /// Check-in state.
     pub status: GuestStatus,
     /// Last inbound WhatsApp message at this hotel: opens WhatsApp's 24-hour window.
-    #[serde(
-        default,
-        with = "iso_time::option",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, with = "iso_time::option", skip_serializing_if = "Option::is_none")]
     pub last_inbound_at: Option<DateTime<Utc>>,
 }
 

@@ -28,20 +28,9 @@ pub struct OutboundJob {
 }
 
 /// Queues a stored staff message for WhatsApp.
-pub async fn enqueue(
-    app: &App,
-    conversation: &Conversation,
-    message: &Message,
-) -> Result<(), String> {
-    let queue = app
-        .config
-        .outbound_queue_url
-        .as_deref()
-        .ok_or("OUTBOUND_QUEUE_URL is not configured")?;
-    let job = OutboundJob {
-        conversation_id: conversation.id,
-        message_id: message.id,
-    };
+pub async fn enqueue(app: &App, conversation: &Conversation, message: &Message) -> Result<(), String> {
+    let queue = app.config.outbound_queue_url.as_deref().ok_or("OUTBOUND_QUEUE_URL is not configured")?;
+    let job = OutboundJob { conversation_id: conversation.id, message_id: message.id };
     let body = serde_json::to_string(&job).map_err(|e| e.to_string())?;
     app.sqs
         .send_message()
@@ -66,19 +55,13 @@ enum Attempt {
 
 /// The `outbound-sender` consumer.
 pub async fn handle_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
-    let max_attempts = std::env::var("OUTBOUND_MAX_ATTEMPTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(DEFAULT_MAX_ATTEMPTS);
+    let max_attempts =
+        std::env::var("OUTBOUND_MAX_ATTEMPTS").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_MAX_ATTEMPTS);
     let mut failures = Vec::new();
     for record in event.records {
         let id = record.message_id.clone().unwrap_or_default();
         let attempt_number = receive_count(&record);
-        let Some(job) = record
-            .body
-            .as_deref()
-            .and_then(|b| serde_json::from_str::<OutboundJob>(b).ok())
-        else {
+        let Some(job) = record.body.as_deref().and_then(|b| serde_json::from_str::<OutboundJob>(b).ok()) else {
             tracing::warn!(message_id = %id, "dropping malformed outbound job");
             continue;
         };
@@ -86,20 +69,11 @@ pub async fn handle_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
         let give_up = match &outcome {
             Attempt::Done => false,
             Attempt::Permanent(reason) => {
-                tracing::warn!(
-                    message_id = job.message_id,
-                    reason,
-                    "WhatsApp refused the message"
-                );
+                tracing::warn!(message_id = job.message_id, reason, "WhatsApp refused the message");
                 true
             }
             Attempt::Retry(reason) => {
-                tracing::warn!(
-                    message_id = job.message_id,
-                    attempt = attempt_number,
-                    reason,
-                    "WhatsApp send failed"
-                );
+                tracing::warn!(message_id = job.message_id, attempt = attempt_number, reason, "WhatsApp send failed");
                 attempt_number >= max_attempts
             }
         };
@@ -118,20 +92,13 @@ pub async fn handle_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
 }
 
 fn receive_count(record: &SqsMessage) -> u32 {
-    record
-        .attributes
-        .get("ApproximateReceiveCount")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1)
+    record.attributes.get("ApproximateReceiveCount").and_then(|v| v.parse().ok()).unwrap_or(1)
 }
 
 async fn send(app: &App, job: &OutboundJob) -> Attempt {
     let loaded = async {
         let conversation = app.store.get_conversation(job.conversation_id).await?;
-        let message = app
-            .store
-            .get_message(job.conversation_id, job.message_id)
-            .await?;
+        let message = app.store.get_message(job.conversation_id, job.message_id).await?;
         Ok::<_, crate::store::StoreError>((conversation, message))
     };
     let (conversation, message) = match loaded.await {
@@ -142,24 +109,18 @@ async fn send(app: &App, job: &OutboundJob) -> Attempt {
     if message.delivery_status != Some(DeliveryStatus::Queued) {
         return Attempt::Done; // a redelivered job whose message already went out
     }
-    let (guest, hotel) = match tokio::try_join!(
-        app.store.get_guest(conversation.guest_id),
-        app.store.get_hotel(&conversation.hotel_id)
-    ) {
-        Ok((Some(g), Some(h))) => (g, h),
-        Ok(_) => return Attempt::Permanent("guest or hotel no longer exists".into()),
-        Err(e) => return Attempt::Retry(e.to_string()),
-    };
-    let Some(phone_number_id) = hotel
-        .whatsapp_phone_number_id
-        .or_else(|| app.config.whatsapp_phone_number_id.clone())
+    let (guest, hotel) =
+        match tokio::try_join!(app.store.get_guest(conversation.guest_id), app.store.get_hotel(&conversation.hotel_id))
+        {
+            Ok((Some(g), Some(h))) => (g, h),
+            Ok(_) => return Attempt::Permanent("guest or hotel no longer exists".into()),
+            Err(e) => return Attempt::Retry(e.to_string()),
+        };
+    let Some(phone_number_id) = hotel.whatsapp_phone_number_id.or_else(|| app.config.whatsapp_phone_number_id.clone())
     else {
         return Attempt::Permanent("no WhatsApp phone number id for this hotel".into());
     };
-    let url = format!(
-        "{}/{}/messages",
-        app.config.whatsapp_api_base, phone_number_id
-    );
+    let url = format!("{}/{}/messages", app.config.whatsapp_api_base, phone_number_id);
     let to = guest.whatsapp_number.trim_start_matches('+').to_owned();
     let body = payload(&to, &message);
     let mut request = app.http.post(url).json(&body);
@@ -177,11 +138,11 @@ async fn send(app: &App, job: &OutboundJob) -> Attempt {
     if !status.is_success() {
         return Attempt::Permanent(format!("HTTP {status}"));
     }
-    let wamid = response.json::<Value>().await.ok().and_then(|v| {
-        v.pointer("/messages/0/id")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-    });
+    let wamid = response
+        .json::<Value>()
+        .await
+        .ok()
+        .and_then(|v| v.pointer("/messages/0/id").and_then(Value::as_str).map(str::to_owned));
     if let Some(wamid) = &wamid {
         let record = IdempotencyRecord {
             conversation_id: conversation.id,
@@ -200,16 +161,9 @@ async fn send(app: &App, job: &OutboundJob) -> Attempt {
 
 /// The Cloud API body for a message.
 pub fn payload(to: &str, message: &Message) -> Value {
-    let mut body =
-        json!({ "messaging_product": "whatsapp", "recipient_type": "individual", "to": to });
+    let mut body = json!({ "messaging_product": "whatsapp", "recipient_type": "individual", "to": to });
     match (message.message_type, &message.media_url) {
-        (
-            kind @ (MessageType::Image
-            | MessageType::Document
-            | MessageType::Audio
-            | MessageType::Video),
-            Some(url),
-        ) => {
+        (kind @ (MessageType::Image | MessageType::Document | MessageType::Audio | MessageType::Video), Some(url)) => {
             let mut media = json!({ "link": url });
             if !message.content.is_empty() && kind != MessageType::Audio {
                 media["caption"] = json!(message.content);
@@ -230,11 +184,7 @@ pub fn payload(to: &str, message: &Message) -> Value {
 
 async fn mark(app: &App, job: &OutboundJob, status: DeliveryStatus, wamid: Option<&str>) {
     let now = crate::clock::now();
-    match app
-        .store
-        .set_delivery_status(job.conversation_id, job.message_id, status, wamid, now)
-        .await
-    {
+    match app.store.set_delivery_status(job.conversation_id, job.message_id, status, wamid, now).await {
         Ok(Some(message)) => {
             if let Ok(Some(conversation)) = app.store.get_conversation(job.conversation_id).await {
                 crate::chat::notify_delivery(app, &conversation, &message).await;

@@ -41,11 +41,8 @@ impl Serialize for WhatsAppNumber {
 
 /// Normalises `input`; 10-digit numbers without `+` get `default_country_code` in front.
 pub fn normalize(input: &str, default_country_code: &str) -> Result<WhatsAppNumber, InvalidNumber> {
-    let compact: String = input
-        .trim()
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}'))
-        .collect();
+    let compact: String =
+        input.trim().chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}')).collect();
     let (international, digits) = if let Some(rest) = compact.strip_prefix('+') {
         (true, rest)
     } else if let Some(rest) = compact.strip_prefix("00") {
@@ -78,9 +75,7 @@ mod tests {
     use super::*;
 
     fn ok(input: &str) -> String {
-        normalize(input, "1")
-            .map(|n| n.to_string())
-            .unwrap_or_else(|_| panic!("{input} should be valid"))
+        normalize(input, "1").map(|n| n.to_string()).unwrap_or_else(|_| panic!("{input} should be valid"))
     }
 
     #[test]
@@ -95,18 +90,9 @@ mod tests {
 
     #[test]
     fn default_country_code_applies_to_ten_digits_only() {
-        assert_eq!(
-            normalize("612 345 6789", "33").unwrap().as_str(),
-            "+336123456789"
-        );
-        assert_eq!(
-            normalize("919876543210", "33").unwrap().as_str(),
-            "+919876543210"
-        );
-        assert_eq!(
-            normalize("+919876543210", "1").unwrap().digits(),
-            "919876543210"
-        );
+        assert_eq!(normalize("612 345 6789", "33").unwrap().as_str(), "+336123456789");
+        assert_eq!(normalize("919876543210", "33").unwrap().as_str(), "+919876543210");
+        assert_eq!(normalize("+919876543210", "1").unwrap().digits(), "919876543210");
     }
 
     #[test]

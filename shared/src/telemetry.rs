@@ -11,9 +11,7 @@ use tracing_subscriber::EnvFilter;
 
 /// Installs the JSON log subscriber once (later calls are ignored).
 pub fn init() {
-    let level = std::env::var("RUST_LOG")
-        .or_else(|_| std::env::var("LOG_LEVEL"))
-        .unwrap_or_else(|_| "info".to_owned());
+    let level = std::env::var("RUST_LOG").or_else(|_| std::env::var("LOG_LEVEL")).unwrap_or_else(|_| "info".to_owned());
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(EnvFilter::new(level))
@@ -29,11 +27,7 @@ pub fn metric(name: &str, value: f64) {
     if value == 0.0 || std::env::var("LOBBYBEE_METRICS").is_ok_and(|v| v == "off") {
         return;
     }
-    let unit = if name.ends_with("Latency") {
-        "Milliseconds"
-    } else {
-        "Count"
-    };
+    let unit = if name.ends_with("Latency") { "Milliseconds" } else { "Count" };
     let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_else(|_| "local".to_owned());
     let line = serde_json::json!({
         "_aws": {

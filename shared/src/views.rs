@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use crate::department::Department;
 use crate::model::{
-    Conversation, ConversationId, ConversationStatus, ConversationType, DeliveryStatus, Guest,
-    GuestStatus, Hotel, Message, MessageId, MessageType, SenderType, Stay,
+    Conversation, ConversationId, ConversationStatus, ConversationType, DeliveryStatus, Guest, GuestStatus, Hotel,
+    Message, MessageId, MessageType, SenderType, Stay,
 };
 
 /// The REST Message object.

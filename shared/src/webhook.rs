@@ -20,9 +20,7 @@ use crate::chat::{self, Origin};
 use crate::department::Department;
 use crate::frames::{DeliveryStatusData, ReadReceiptData, Reader, ServerFrame};
 use crate::http::{self as h, Details, HttpError};
-use crate::model::{
-    Conversation, ConversationStatus, DeliveryStatus, Guest, MessageType, SenderType, Stay,
-};
+use crate::model::{Conversation, ConversationStatus, DeliveryStatus, Guest, MessageType, SenderType, Stay};
 use crate::store::directory::GuestRecord;
 use crate::store::{AppendOutcome, IdempotencyRecord, NewMessage, StoreError};
 
@@ -67,10 +65,8 @@ async fn receive(app: &App, request: &Request) -> Result<Response<Body>, HttpErr
     if raw.len() > h::MAX_JSON_BODY {
         return Err(HttpError::too_large());
     }
-    let form = h::header(request, "content-type").is_some_and(|ct| {
-        ct.to_ascii_lowercase()
-            .starts_with("application/x-www-form-urlencoded")
-    });
+    let form = h::header(request, "content-type")
+        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
     let body: Map<String, Value> = if form {
         serde_urlencoded::from_bytes::<Vec<(String, String)>>(raw)
             .map_err(|_| HttpError::new(400, "Invalid form body"))?
@@ -102,10 +98,7 @@ fn check_signature(app: &App, request: &Request, raw: &[u8], meta: bool) -> Resu
         return Ok(());
     }
     let (header, secret) = if meta {
-        (
-            "x-hub-signature-256",
-            app.config.whatsapp_app_secret.as_deref(),
-        )
+        ("x-hub-signature-256", app.config.whatsapp_app_secret.as_deref())
     } else {
         ("x-signature-256", app.config.webhook_secret.as_deref())
     };
@@ -135,8 +128,7 @@ struct SimpleMessage {
 /// Validates every field of the simple format, collecting all problems (CONTRACT §3.1).
 fn validate_simple(app: &App, body: &Map<String, Value>) -> Result<SimpleMessage, HttpError> {
     let mut details: Details = BTreeMap::new();
-    let mut fail =
-        |field: &str, message: String| details.entry(field.to_owned()).or_default().push(message);
+    let mut fail = |field: &str, message: String| details.entry(field.to_owned()).or_default().push(message);
 
     let text = |key: &str, fail: &mut dyn FnMut(&str, String)| -> Option<String> {
         match body.get(key) {
@@ -177,21 +169,14 @@ fn validate_simple(app: &App, body: &Map<String, Value>) -> Result<SimpleMessage
             }
         },
     };
-    let media_url = text("media_url", &mut fail)
-        .map(|u| u.trim().to_owned())
-        .filter(|u| !u.is_empty());
+    let media_url = text("media_url", &mut fail).map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
     let media_filename = text("media_filename", &mut fail).filter(|f| !f.trim().is_empty());
     if let Some(kind) = message_type.filter(|k| k.needs_media())
         && media_url.is_none()
     {
-        fail(
-            "media_url",
-            format!("media_url is required for {kind} messages"),
-        );
+        fail("media_url", format!("media_url is required for {kind} messages"));
     }
-    let content = text("message", &mut fail)
-        .map(|m| m.trim().to_owned())
-        .unwrap_or_default();
+    let content = text("message", &mut fail).map(|m| m.trim().to_owned()).unwrap_or_default();
     if content.is_empty() && media_url.is_none() {
         let message = if body.get("message").is_none_or(Value::is_null) {
             "This field is required."
@@ -222,24 +207,21 @@ fn validate_simple(app: &App, body: &Map<String, Value>) -> Result<SimpleMessage
             }
         },
     };
-    let provider_message_id =
-        text("provider_message_id", &mut fail).filter(|p| !p.trim().is_empty());
+    let provider_message_id = text("provider_message_id", &mut fail).filter(|p| !p.trim().is_empty());
     let hotel_id = text("hotel_id", &mut fail).filter(|p| !p.trim().is_empty());
 
     match (number, message_type, department) {
-        (Some(number), Some(message_type), Some(department)) if details.is_empty() => {
-            Ok(SimpleMessage {
-                number,
-                content,
-                message_type,
-                media_url,
-                media_filename,
-                department,
-                conversation_id,
-                provider_message_id,
-                hotel_id,
-            })
-        }
+        (Some(number), Some(message_type), Some(department)) if details.is_empty() => Ok(SimpleMessage {
+            number,
+            content,
+            message_type,
+            media_url,
+            media_filename,
+            department,
+            conversation_id,
+            provider_message_id,
+            hotel_id,
+        }),
         _ => Err(HttpError::invalid(details)),
     }
 }
@@ -285,9 +267,7 @@ async fn receive_simple(app: &App, body: &Map<String, Value>) -> Result<Response
         }
         None => {
             let kind = record.guest.new_conversation_type();
-            app.store
-                .add_guest_message(&record.guest, input.department, kind, new, now)
-                .await?
+            app.store.add_guest_message(&record.guest, input.department, kind, new, now).await?
         }
     };
     let answer = match outcome {
@@ -295,18 +275,8 @@ async fn receive_simple(app: &App, body: &Map<String, Value>) -> Result<Response
         AppendOutcome::Stored(appended) => {
             crate::telemetry::metric("MessagesIn", 1.0);
             let record_out = appended.record();
-            let guest = GuestRecord {
-                stays: vec![stay],
-                ..record
-            };
-            announce_guest_message(
-                app,
-                &appended.conversation,
-                &appended.message,
-                appended.created,
-                &guest,
-            )
-            .await;
+            let guest = GuestRecord { stays: vec![stay], ..record };
+            announce_guest_message(app, &appended.conversation, &appended.message, appended.created, &guest).await;
             record_out
         }
     };
@@ -333,20 +303,12 @@ fn no_active_stay() -> HttpError {
 }
 
 fn guest_name(guest: &Guest) -> String {
-    if guest.full_name.trim().is_empty() {
-        guest.whatsapp_number.clone()
-    } else {
-        guest.full_name.clone()
-    }
+    if guest.full_name.trim().is_empty() { guest.whatsapp_number.clone() } else { guest.full_name.clone() }
 }
 
 /// Finds the guest with this number who has an active stay: at `hotel_id` when given,
 /// otherwise the one whose active stay began most recently.
-async fn find_guest(
-    app: &App,
-    number: &str,
-    hotel_id: Option<&str>,
-) -> Result<GuestRecord, HttpError> {
+async fn find_guest(app: &App, number: &str, hotel_id: Option<&str>) -> Result<GuestRecord, HttpError> {
     let candidates = app.store.guests_with_number(number).await?;
     if candidates.is_empty() {
         return Err(HttpError::new(404, "Guest not found"));
@@ -362,9 +324,7 @@ async fn find_guest(
         let Some(stay) = record.active_stay().cloned() else {
             continue;
         };
-        let newer = best
-            .as_ref()
-            .is_none_or(|(_, b)| (&stay.check_in_date, stay.id) > (&b.check_in_date, b.id));
+        let newer = best.as_ref().is_none_or(|(_, b)| (&stay.check_in_date, stay.id) > (&b.check_in_date, b.id));
         if newer {
             best = Some((record, stay));
         }
@@ -395,18 +355,10 @@ async fn receive_meta(app: &App, body: &Map<String, Value>) {
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .flat_map(|entry| {
-            entry
-                .get("changes")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-        })
+        .flat_map(|entry| entry.get("changes").and_then(Value::as_array).into_iter().flatten())
         .filter_map(|change| change.get("value"));
     for value in values {
-        let phone_number_id = value
-            .pointer("/metadata/phone_number_id")
-            .and_then(Value::as_str);
+        let phone_number_id = value.pointer("/metadata/phone_number_id").and_then(Value::as_str);
         let hotel = match phone_number_id {
             Some(id) => app.store.hotel_by_phone_number_id(id).await,
             None => Ok(None),
@@ -414,10 +366,7 @@ async fn receive_meta(app: &App, body: &Map<String, Value>) {
         let hotel = match hotel {
             Ok(Some(hotel)) => hotel,
             Ok(None) => {
-                tracing::warn!(
-                    phone_number_id,
-                    "webhook for an unknown phone number id skipped"
-                );
+                tracing::warn!(phone_number_id, "webhook for an unknown phone number id skipped");
                 continue;
             }
             Err(e) => {
@@ -425,22 +374,12 @@ async fn receive_meta(app: &App, body: &Map<String, Value>) {
                 continue;
             }
         };
-        for message in value
-            .get("messages")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for message in value.get("messages").and_then(Value::as_array).into_iter().flatten() {
             if let Err(e) = meta_message(app, &hotel.id, message).await {
                 tracing::warn!(error = %e, "webhook message skipped");
             }
         }
-        for status in value
-            .get("statuses")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for status in value.get("statuses").and_then(Value::as_array).into_iter().flatten() {
             if let Err(e) = meta_status(app, status).await {
                 tracing::warn!(error = %e, "webhook status skipped");
             }
@@ -450,25 +389,13 @@ async fn receive_meta(app: &App, body: &Map<String, Value>) {
 
 /// What a Meta message item carries, as a guest message.
 fn meta_content(message: &Value) -> (MessageType, String, Option<String>) {
-    let kind = message
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or("text");
-    let text_at = |pointer: &str| {
-        message
-            .pointer(pointer)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let kind = message.get("type").and_then(Value::as_str).unwrap_or("text");
+    let text_at = |pointer: &str| message.pointer(pointer).and_then(Value::as_str).unwrap_or_default().to_owned();
     match kind {
         "text" => (MessageType::Text, text_at("/text/body"), None),
         "image" | "document" | "audio" | "video" => {
             let kind_enum = MessageType::parse(kind).unwrap_or(MessageType::Document);
-            let filename = message
-                .pointer(&format!("/{kind}/filename"))
-                .and_then(Value::as_str)
-                .map(str::to_owned);
+            let filename = message.pointer(&format!("/{kind}/filename")).and_then(Value::as_str).map(str::to_owned);
             (kind_enum, text_at(&format!("/{kind}/caption")), filename)
         }
         "interactive" => {
@@ -481,26 +408,14 @@ fn meta_content(message: &Value) -> (MessageType, String, Option<String>) {
         }
         "button" => (MessageType::Text, text_at("/button/text"), None),
         "reaction" => (MessageType::Text, text_at("/reaction/emoji"), None),
-        other => (
-            MessageType::Text,
-            format!("[unsupported message type: {other}]"),
-            None,
-        ),
+        other => (MessageType::Text, format!("[unsupported message type: {other}]"), None),
     }
 }
 
 async fn meta_message(app: &App, hotel_id: &str, message: &Value) -> Result<(), String> {
-    let from = message
-        .get("from")
-        .and_then(Value::as_str)
-        .ok_or("message without sender")?;
-    let wamid = message
-        .get("id")
-        .and_then(Value::as_str)
-        .ok_or("message without id")?
-        .to_owned();
-    let number = crate::phone::normalize(from, &app.config.default_country_code)
-        .map_err(|e| e.to_string())?;
+    let from = message.get("from").and_then(Value::as_str).ok_or("message without sender")?;
+    let wamid = message.get("id").and_then(Value::as_str).ok_or("message without id")?.to_owned();
+    let number = crate::phone::normalize(from, &app.config.default_country_code).map_err(|e| e.to_string())?;
     let record = match find_guest(app, number.as_str(), Some(hotel_id)).await {
         Ok(record) => record,
         Err(e) => return Err(format!("guest not usable ({})", e.status)),
@@ -524,97 +439,55 @@ async fn meta_message(app: &App, hotel_id: &str, message: &Value) -> Result<(), 
     for (_, id) in &record.active {
         if let Ok(Some(c)) = app.store.get_conversation(*id).await
             && c.status == ConversationStatus::Active
-            && latest
-                .as_ref()
-                .is_none_or(|l| c.last_message_at > l.last_message_at)
+            && latest.as_ref().is_none_or(|l| c.last_message_at > l.last_message_at)
         {
             latest = Some(c);
         }
     }
-    let department = latest
-        .as_ref()
-        .map_or(Department::Reception, |c| c.department);
+    let department = latest.as_ref().map_or(Department::Reception, |c| c.department);
     let kind = record.guest.new_conversation_type();
     let outcome = match latest {
         Some(c) => match app.store.add_message(c.id, new.clone(), now).await {
             Err(StoreError::ConversationClosed) => {
-                app.store
-                    .add_guest_message(&record.guest, department, kind, new, now)
-                    .await
+                app.store.add_guest_message(&record.guest, department, kind, new, now).await
             }
             other => other,
         },
-        None => {
-            app.store
-                .add_guest_message(&record.guest, department, kind, new, now)
-                .await
-        }
+        None => app.store.add_guest_message(&record.guest, department, kind, new, now).await,
     }
     .map_err(|e| e.to_string())?;
     if let AppendOutcome::Stored(appended) = outcome {
         crate::telemetry::metric("MessagesIn", 1.0);
-        announce_guest_message(
-            app,
-            &appended.conversation,
-            &appended.message,
-            appended.created,
-            &record,
-        )
-        .await;
+        announce_guest_message(app, &appended.conversation, &appended.message, appended.created, &record).await;
     }
     Ok(())
 }
 
 async fn meta_status(app: &App, status: &Value) -> Result<(), String> {
-    let wamid = status
-        .get("id")
-        .and_then(Value::as_str)
-        .ok_or("status without id")?;
+    let wamid = status.get("id").and_then(Value::as_str).ok_or("status without id")?;
     let new_status = status
         .get("status")
         .and_then(Value::as_str)
         .and_then(DeliveryStatus::parse)
         .filter(|s| *s != DeliveryStatus::Queued)
         .ok_or("unknown status")?;
-    let record = app
-        .store
-        .provider_message(wamid)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or("unknown wamid")?;
+    let record = app.store.provider_message(wamid).await.map_err(|e| e.to_string())?.ok_or("unknown wamid")?;
     let now = crate::clock::now();
     let updated = app
         .store
-        .set_delivery_status(
-            record.conversation_id,
-            record.message_id,
-            new_status,
-            None,
-            now,
-        )
+        .set_delivery_status(record.conversation_id, record.message_id, new_status, None, now)
         .await
         .map_err(|e| e.to_string())?;
-    let (Some(message), Ok(Some(conversation))) = (
-        updated,
-        app.store.get_conversation(record.conversation_id).await,
-    ) else {
+    let (Some(message), Ok(Some(conversation))) = (updated, app.store.get_conversation(record.conversation_id).await)
+    else {
         return Ok(()); // not a forward move: nothing to tell
     };
-    let targets = chat::staff_audience(
-        app,
-        &conversation.hotel_id,
-        conversation.department,
-        Some(conversation.id),
-    )
-    .await
-    .unwrap_or_default();
+    let targets = chat::staff_audience(app, &conversation.hotel_id, conversation.department, Some(conversation.id))
+        .await
+        .unwrap_or_default();
     let origin = Origin::server(app);
     let frame = ServerFrame::DeliveryStatus {
-        data: DeliveryStatusData {
-            conversation_id: conversation.id,
-            message_id: message.id,
-            status: new_status,
-        },
+        data: DeliveryStatusData { conversation_id: conversation.id, message_id: message.id, status: new_status },
     };
     chat::push(app, &origin, targets.clone(), &frame).await;
     if new_status == DeliveryStatus::Read {

@@ -16,24 +16,15 @@ use crate::auth::{self, StaffAuthError, StaffPrincipal, guest_token};
 use crate::chat::{self, ChatError, Origin};
 use crate::config::GuestSocketAuth;
 use crate::department::Department;
-use crate::frames::{
-    AckStatus, ClientFrame, ConversationRef, PresenceChange, ServerFrame, UserStatusData,
-};
+use crate::frames::{AckStatus, ClientFrame, ConversationRef, PresenceChange, ServerFrame, UserStatusData};
 use crate::model::{Connection, ConnectionKind, Guest, StayStatus};
 
 /// `$connect`: 200 accepts the socket; 401/403 refuse the handshake.
 pub async fn connect(app: &App, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
-    let connection_id = event
-        .request_context
-        .connection_id
-        .clone()
-        .unwrap_or_default();
+    let connection_id = event.request_context.connection_id.clone().unwrap_or_default();
     let span = tracing::info_span!("connect", connection_id = %connection_id);
     async move {
-        let result = if event
-            .query_string_parameters
-            .first("whatsapp_number")
-            .is_some()
+        let result = if event.query_string_parameters.first("whatsapp_number").is_some()
             && event.query_string_parameters.first("token").is_none()
         {
             connect_guest(app, &event, &connection_id).await
@@ -54,22 +45,11 @@ pub async fn connect(app: &App, event: ApiGatewayWebsocketProxyRequest) -> ApiGa
 
 type Refusal = (i64, &'static str);
 
-async fn connect_staff(
-    app: &App,
-    event: &ApiGatewayWebsocketProxyRequest,
-    connection_id: &str,
-) -> Result<(), Refusal> {
-    let header = event
-        .headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok());
-    let token = event
-        .query_string_parameters
-        .first("token")
-        .or_else(|| auth::bearer(header));
-    let principal = auth::authenticate_staff(app.config.jwt.as_ref(), &app.store, token)
-        .await
-        .map_err(|e| match e {
+async fn connect_staff(app: &App, event: &ApiGatewayWebsocketProxyRequest, connection_id: &str) -> Result<(), Refusal> {
+    let header = event.headers.get("authorization").and_then(|v| v.to_str().ok());
+    let token = event.query_string_parameters.first("token").or_else(|| auth::bearer(header));
+    let principal =
+        auth::authenticate_staff(app.config.jwt.as_ref(), &app.store, token).await.map_err(|e| match e {
             StaffAuthError::Store(_) | StaffAuthError::NotConfigured => {
                 tracing::error!(error = %e, "staff authentication failed");
                 (500, "Internal error")
@@ -90,43 +70,22 @@ async fn connect_staff(
     if departments.is_empty() {
         return Err((403, "Forbidden"));
     }
-    let connection = new_connection(
-        app,
-        connection_id,
-        ConnectionKind::Staff,
-        &principal.hotel.id,
-        |c| {
-            c.staff_id = Some(principal.staff.user_id.clone());
-            c.user_name = principal.staff.display_name();
-            c.departments = departments;
-        },
-    );
+    let connection = new_connection(app, connection_id, ConnectionKind::Staff, &principal.hotel.id, |c| {
+        c.staff_id = Some(principal.staff.user_id.clone());
+        c.user_name = principal.staff.display_name();
+        c.departments = departments;
+    });
     app.store.put_connection(&connection).await.map_err(|e| {
         tracing::error!(error = %e, "could not store connection");
         (500, "Internal error")
     })?;
-    announce_presence(
-        app,
-        event,
-        &connection,
-        &principal,
-        PresenceChange::UserConnected,
-    )
-    .await;
+    announce_presence(app, event, &connection, &principal, PresenceChange::UserConnected).await;
     Ok(())
 }
 
-async fn connect_guest(
-    app: &App,
-    event: &ApiGatewayWebsocketProxyRequest,
-    connection_id: &str,
-) -> Result<(), Refusal> {
-    let raw = event
-        .query_string_parameters
-        .first("whatsapp_number")
-        .unwrap_or_default();
-    let number = crate::phone::normalize(raw, &app.config.default_country_code)
-        .map_err(|_| (401, "Unauthorized"))?;
+async fn connect_guest(app: &App, event: &ApiGatewayWebsocketProxyRequest, connection_id: &str) -> Result<(), Refusal> {
+    let raw = event.query_string_parameters.first("whatsapp_number").unwrap_or_default();
+    let number = crate::phone::normalize(raw, &app.config.default_country_code).map_err(|_| (401, "Unauthorized"))?;
     let internal = |e: crate::store::StoreError| {
         tracing::error!(error = %e, "guest connect failed");
         (500, "Internal error")
@@ -134,26 +93,14 @@ async fn connect_guest(
     let guest: Guest = match app.config.guest_socket_auth {
         GuestSocketAuth::Token => {
             let secret = app.config.guest_token_secret.as_deref().unwrap_or_default();
-            let token = event
-                .query_string_parameters
-                .first("guest_token")
-                .ok_or((401, "Unauthorized"))?;
-            let claims =
-                guest_token::verify(secret.as_bytes(), token).ok_or((401, "Unauthorized"))?;
-            let record = app
-                .store
-                .guest_record(claims.guest_id)
-                .await
-                .map_err(internal)?
-                .ok_or((401, "Unauthorized"))?;
+            let token = event.query_string_parameters.first("guest_token").ok_or((401, "Unauthorized"))?;
+            let claims = guest_token::verify(secret.as_bytes(), token).ok_or((401, "Unauthorized"))?;
+            let record =
+                app.store.guest_record(claims.guest_id).await.map_err(internal)?.ok_or((401, "Unauthorized"))?;
             if record.guest.whatsapp_number != number.as_str() {
                 return Err((401, "Unauthorized"));
             }
-            let stay = record
-                .stays
-                .iter()
-                .find(|s| s.id == claims.stay_id)
-                .ok_or((401, "Unauthorized"))?;
+            let stay = record.stays.iter().find(|s| s.id == claims.stay_id).ok_or((401, "Unauthorized"))?;
             if stay.status != StayStatus::Active {
                 return Err((403, "Forbidden"));
             }
@@ -161,12 +108,7 @@ async fn connect_guest(
         }
         GuestSocketAuth::Open => {
             let mut best: Option<(Guest, Option<String>)> = None;
-            for (_, guest_id) in app
-                .store
-                .guests_with_number(number.as_str())
-                .await
-                .map_err(internal)?
-            {
+            for (_, guest_id) in app.store.guests_with_number(number.as_str()).await.map_err(internal)? {
                 let Some(record) = app.store.guest_record(guest_id).await.map_err(internal)? else {
                     continue;
                 };
@@ -180,16 +122,10 @@ async fn connect_guest(
             best.map(|(g, _)| g).ok_or((403, "Forbidden"))?
         }
     };
-    let connection = new_connection(
-        app,
-        connection_id,
-        ConnectionKind::Guest,
-        &guest.hotel_id,
-        |c| {
-            c.guest_id = Some(guest.id);
-            c.user_name = guest.full_name.clone();
-        },
-    );
+    let connection = new_connection(app, connection_id, ConnectionKind::Guest, &guest.hotel_id, |c| {
+        c.guest_id = Some(guest.id);
+        c.user_name = guest.full_name.clone();
+    });
     app.store.put_connection(&connection).await.map_err(|e| {
         tracing::error!(error = %e, "could not store connection");
         (500, "Internal error")
@@ -267,37 +203,19 @@ impl PresenceSource for Option<Department> {
 }
 
 /// `$disconnect`: deletes the record and tells peers.
-pub async fn disconnect(
-    app: &App,
-    event: ApiGatewayWebsocketProxyRequest,
-) -> ApiGatewayProxyResponse {
-    let connection_id = event
-        .request_context
-        .connection_id
-        .clone()
-        .unwrap_or_default();
+pub async fn disconnect(app: &App, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
+    let connection_id = event.request_context.connection_id.clone().unwrap_or_default();
     let span = tracing::info_span!("disconnect", connection_id = %connection_id);
     async move {
         match app.store.delete_connection(&connection_id).await {
             Ok(Some(connection)) if connection.kind == ConnectionKind::Staff => {
                 let first = match connection.staff_id.as_deref() {
-                    Some(id) => app
-                        .store
-                        .get_staff(id)
-                        .await
-                        .ok()
-                        .flatten()
-                        .and_then(|s| s.departments.first().copied()),
+                    Some(id) => {
+                        app.store.get_staff(id).await.ok().flatten().and_then(|s| s.departments.first().copied())
+                    }
                     None => None,
                 };
-                announce_presence(
-                    app,
-                    &event,
-                    &connection,
-                    &first,
-                    PresenceChange::UserDisconnected,
-                )
-                .await;
+                announce_presence(app, &event, &connection, &first, PresenceChange::UserDisconnected).await;
             }
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "could not delete connection"),
@@ -310,11 +228,7 @@ pub async fn disconnect(
 
 /// `$default`: one client frame.
 pub async fn message(app: &App, event: ApiGatewayWebsocketProxyRequest) -> ApiGatewayProxyResponse {
-    let connection_id = event
-        .request_context
-        .connection_id
-        .clone()
-        .unwrap_or_default();
+    let connection_id = event.request_context.connection_id.clone().unwrap_or_default();
     let span = tracing::info_span!("frame", connection_id = %connection_id);
     async move {
         let origin = origin_of(app, &event);
@@ -364,22 +278,12 @@ async fn handle_frame(
         Some(p) => p,
         None => return Err(crate::frames::errors::ACCESS_DENIED),
     };
-    let subscribed = frame
-        .conversation_id()
-        .is_some_and(|id| connection.subscriptions.contains(&id));
-    run_staff_frame(app, &principal, frame, subscribed, connection_id, origin)
-        .await
-        .map_err(|e| e.frame_message())
+    let subscribed = frame.conversation_id().is_some_and(|id| connection.subscriptions.contains(&id));
+    run_staff_frame(app, &principal, frame, subscribed, connection_id, origin).await.map_err(|e| e.frame_message())
 }
 
 async fn load_principal(app: &App, staff_id: &str) -> Option<StaffPrincipal> {
-    let staff = app
-        .store
-        .get_staff(staff_id)
-        .await
-        .ok()
-        .flatten()
-        .filter(|s| s.is_active)?;
+    let staff = app.store.get_staff(staff_id).await.ok().flatten().filter(|s| s.is_active)?;
     let hotel = app.store.get_hotel(&staff.hotel_id).await.ok().flatten()?;
     Some(StaffPrincipal { staff, hotel })
 }
@@ -393,10 +297,7 @@ async fn run_staff_frame(
     origin: &Origin,
 ) -> Result<Option<ServerFrame>, ChatError> {
     match frame {
-        ClientFrame::Text {
-            conversation_id,
-            content,
-        } => {
+        ClientFrame::Text { conversation_id, content } => {
             let sent = chat::store_staff_message(
                 app,
                 principal,
@@ -410,13 +311,7 @@ async fn run_staff_frame(
             finish_send(app, origin, connection_id, &sent).await;
             Ok(None)
         }
-        ClientFrame::Media {
-            conversation_id,
-            file_url,
-            filename,
-            file_type,
-            caption,
-        } => {
+        ClientFrame::Media { conversation_id, file_url, filename, file_type, caption } => {
             let sent = chat::store_staff_message(
                 app,
                 principal,
@@ -430,28 +325,13 @@ async fn run_staff_frame(
             finish_send(app, origin, connection_id, &sent).await;
             Ok(None)
         }
-        ClientFrame::Typing {
-            conversation_id,
-            is_typing,
-        } => {
-            chat::typing(
-                app,
-                principal,
-                conversation_id,
-                subscribed,
-                is_typing,
-                origin,
-            )
-            .await?;
+        ClientFrame::Typing { conversation_id, is_typing } => {
+            chat::typing(app, principal, conversation_id, subscribed, is_typing, origin).await?;
             Ok(None)
         }
         ClientFrame::MarkRead { conversation_id } => {
             chat::mark_read(app, principal, conversation_id, subscribed, None, origin).await?;
-            Ok(Some(ServerFrame::ack(
-                AckStatus::MarkedRead,
-                conversation_id,
-                None,
-            )))
+            Ok(Some(ServerFrame::ack(AckStatus::MarkedRead, conversation_id, None)))
         }
         ClientFrame::Subscribe { conversation_id } => {
             chat::conversation_for(app, principal, conversation_id, false).await?;
@@ -459,25 +339,15 @@ async fn run_staff_frame(
                 return Ok(None);
             };
             app.store.subscribe(&connection, conversation_id).await?;
-            Ok(Some(ServerFrame::Subscribed {
-                data: ConversationRef { conversation_id },
-            }))
+            Ok(Some(ServerFrame::Subscribed { data: ConversationRef { conversation_id } }))
         }
         ClientFrame::Unsubscribe { conversation_id } => {
-            app.store
-                .unsubscribe(connection_id, conversation_id)
-                .await?;
-            Ok(Some(ServerFrame::Unsubscribed {
-                data: ConversationRef { conversation_id },
-            }))
+            app.store.unsubscribe(connection_id, conversation_id).await?;
+            Ok(Some(ServerFrame::Unsubscribed { data: ConversationRef { conversation_id } }))
         }
         ClientFrame::Close { conversation_id } => {
             chat::close(app, principal, conversation_id, subscribed, origin).await?;
-            Ok(Some(ServerFrame::ack(
-                AckStatus::ConversationClosed,
-                conversation_id,
-                None,
-            )))
+            Ok(Some(ServerFrame::ack(AckStatus::ConversationClosed, conversation_id, None)))
         }
         ClientFrame::Ping => Ok(Some(ServerFrame::Pong)),
     }
@@ -486,11 +356,7 @@ async fn run_staff_frame(
 /// Acknowledges a stored staff message to its sender, then fans it out.
 async fn finish_send(app: &App, origin: &Origin, connection_id: &str, sent: &chat::StaffSend) {
     if let Some(endpoint) = origin.endpoint.as_deref() {
-        let ack = ServerFrame::ack(
-            AckStatus::Received,
-            sent.conversation.id,
-            Some(sent.message.id),
-        );
+        let ack = ServerFrame::ack(AckStatus::Received, sent.conversation.id, Some(sent.message.id));
         app.delivery.send(endpoint, connection_id, &ack).await;
     }
     chat::publish_staff_message(app, origin, sent).await;
@@ -506,9 +372,7 @@ fn origin_of(app: &App, event: &ApiGatewayWebsocketProxyRequest) -> Origin {
     let ctx = &event.request_context;
     Origin {
         connection_id: ctx.connection_id.clone(),
-        endpoint: app
-            .delivery
-            .endpoint(ctx.domain_name.as_deref(), ctx.stage.as_deref()),
+        endpoint: app.delivery.endpoint(ctx.domain_name.as_deref(), ctx.stage.as_deref()),
     }
 }
 

@@ -1,1 +1,128 @@
-pub fn placeholder() {}
+//! # End-to-end harness
+//!
+//! Every test of this crate runs against real components: the AWS emulator at
+//! `AWS_ENDPOINT_URL` (MiniStack, LocalStack or AWS itself), the resources of `template.yaml`
+//! (created by the same bootstrap as `lobbybee-local`), and the local gateway serving the real
+//! handlers over real HTTP and WebSockets.
+//!
+//! One stack per test binary, on one shared Tokio runtime: tests are plain `#[test]` functions
+//! that call [`run`]. Each test provisions its own hotel with fresh ids, so tests run in
+//! parallel without seeing each other's data.
+
+pub mod client;
+pub mod fixtures;
+
+use std::future::Future;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use lobbybee::app::App;
+use lobbybee::config::Config;
+use lobbybee_local::bootstrap::{LocalResources, bootstrap};
+use lobbybee_local::gateway::{self, Gateway, GatewayOptions, QueueBinding, QueueConsumer};
+use tokio::sync::OnceCell;
+
+/// How long a test waits for an expected frame or state before failing.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build().expect("test runtime")
+    })
+}
+
+/// Runs a test body on the shared runtime (with an overall timeout of 120 s).
+pub fn run<F: Future<Output = ()> + Send>(body: F) {
+    runtime().block_on(async {
+        tokio::time::timeout(Duration::from_secs(120), body).await.expect("test timed out after 120 s");
+    });
+}
+
+/// The running stack.
+pub struct Stack {
+    /// The application context (same configuration as the gateway's handlers).
+    pub app: App,
+    /// Resource names.
+    pub resources: LocalResources,
+    /// The local gateway.
+    pub gateway: Gateway,
+}
+
+/// Development secrets the test stack runs with.
+pub mod secrets {
+    /// HS256 staff token secret.
+    pub const JWT: &str = "e2e-jwt-secret";
+    /// Simple-format webhook secret.
+    pub const WEBHOOK: &str = "e2e-webhook-secret";
+    /// Meta app secret.
+    pub const APP: &str = "e2e-app-secret";
+    /// Meta verify token.
+    pub const VERIFY: &str = "e2e-verify-token";
+    /// Guest token secret.
+    pub const GUEST: &str = "e2e-guest-secret";
+    /// Provisioning API key.
+    pub const API_KEY: &str = "e2e-provisioning-key";
+}
+
+/// The stack of this test binary, started on first use.
+pub async fn stack() -> &'static Stack {
+    static STACK: OnceCell<Stack> = OnceCell::const_new();
+    STACK
+        .get_or_init(|| async {
+            if std::env::var("AWS_ENDPOINT_URL").is_err() {
+                panic!("AWS_ENDPOINT_URL is not set: run the suite with infra/scripts/test.sh");
+            }
+            let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+            let template = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+            let resources = bootstrap(&sdk, &template, "e2e").await.expect("bootstrap from template.yaml");
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind gateway");
+            let port = listener.local_addr().expect("addr").port();
+            let config = test_config(&resources, port);
+            let app = App::new(config, &sdk);
+            let options = GatewayOptions {
+                stage: "local".into(),
+                idle_timeout: Duration::from_secs(600),
+                max_lifetime: Duration::from_secs(7200),
+                queues: vec![QueueBinding {
+                    queue_url: resources.push_retry_queue_url.clone(),
+                    consumer: QueueConsumer::PushRetry,
+                    batch_size: 10,
+                }],
+                poll_wait: Duration::from_secs(1),
+            };
+            let gateway = gateway::start(app.clone(), listener, options).await.expect("start gateway");
+            Stack { app, resources, gateway }
+        })
+        .await
+}
+
+/// The configuration the test stack runs with.
+pub fn test_config(resources: &LocalResources, port: u16) -> Config {
+    let vars = [
+        ("TABLE_NAME", resources.table_name.clone()),
+        ("OUTBOUND_QUEUE_URL", resources.outbound_queue_url.clone()),
+        ("PUSH_RETRY_QUEUE_URL", resources.push_retry_queue_url.clone()),
+        ("MEDIA_BUCKET", resources.media_bucket.clone()),
+        ("WS_ENDPOINT", format!("http://127.0.0.1:{port}/local")),
+        ("PUBLIC_BASE_URL", format!("http://127.0.0.1:{port}/api/chat")),
+        ("JWT_SECRET", secrets::JWT.into()),
+        ("WEBHOOK_SECRET", secrets::WEBHOOK.into()),
+        ("WHATSAPP_APP_SECRET", secrets::APP.into()),
+        ("WHATSAPP_VERIFY_TOKEN", secrets::VERIFY.into()),
+        ("GUEST_TOKEN_SECRET", secrets::GUEST.into()),
+        ("PROVISIONING_API_KEY", secrets::API_KEY.into()),
+        ("ALLOWED_ORIGINS", "https://dashboard.example".into()),
+    ];
+    Config::from_lookup(&[], |key| vars.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()))
+        .expect("test configuration")
+}
+
+/// A number no other test of this run uses (ids, phone numbers).
+pub fn unique() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let base = (chrono::Utc::now().timestamp_millis() as u64 % 1_000_000_000) * 1000;
+    base + NEXT.fetch_add(1, Ordering::Relaxed) % 1000
+}

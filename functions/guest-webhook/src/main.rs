@@ -6,8 +6,6 @@ use lobbybee::config::Need;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let needs = [Need::WebhookSecrets, Need::PushRetryQueue];
-    lobbybee::lambda::serve_http(&needs, |app, request| async move {
-        lobbybee::webhook::handle(&app, request).await
-    })
-    .await
+    lobbybee::lambda::serve_http(&needs, |app, request| async move { lobbybee::webhook::handle(&app, request).await })
+        .await
 }

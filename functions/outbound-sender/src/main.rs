@@ -6,8 +6,9 @@ use lobbybee::config::Need;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let needs = [Need::WhatsAppApi, Need::PushRetryQueue];
-    lobbybee::lambda::serve_event(&needs, |app, event| async move {
-        lobbybee::outbound::handle_batch(&app, event).await
-    })
+    lobbybee::lambda::serve_event(
+        &needs,
+        |app, event| async move { lobbybee::outbound::handle_batch(&app, event).await },
+    )
     .await
 }

@@ -4,16 +4,8 @@ use lobbybee::config::Need;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let needs = [
-        Need::Jwt,
-        Need::OutboundQueue,
-        Need::PushRetryQueue,
-        Need::Provisioning,
-        Need::GuestTokens,
-        Need::Media,
-    ];
-    lobbybee::lambda::serve_http(&needs, |app, request| async move {
-        lobbybee::rest::handle(&app, request).await
-    })
-    .await
+    let needs =
+        [Need::Jwt, Need::OutboundQueue, Need::PushRetryQueue, Need::Provisioning, Need::GuestTokens, Need::Media];
+    lobbybee::lambda::serve_http(&needs, |app, request| async move { lobbybee::rest::handle(&app, request).await })
+        .await
 }

@@ -6,8 +6,5 @@ use lobbybee::config::Need;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let needs = [Need::Jwt, Need::GuestTokens, Need::PushRetryQueue];
-    lobbybee::lambda::serve_event(&needs, |app, event| async move {
-        lobbybee::ws::connect(&app, event).await
-    })
-    .await
+    lobbybee::lambda::serve_event(&needs, |app, event| async move { lobbybee::ws::connect(&app, event).await }).await
 }

@@ -11,8 +11,8 @@ use std::path::Path;
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_yaml::Value;
@@ -64,7 +64,9 @@ pub async fn bootstrap(sdk: &SdkConfig, template: &Path, tenant: &str) -> Result
         resources
             .iter()
             .filter(|(_, r)| r.get("Type").and_then(Value::as_str) == Some(kind))
-            .filter_map(|(name, r)| Some((name.as_str()?.to_owned(), r.get("Properties").cloned().unwrap_or(Value::Null))))
+            .filter_map(|(name, r)| {
+                Some((name.as_str()?.to_owned(), r.get("Properties").cloned().unwrap_or(Value::Null)))
+            })
             .collect()
     };
     let resolve = |v: &Value| resolve_string(v, tenant);
@@ -72,7 +74,8 @@ pub async fn bootstrap(sdk: &SdkConfig, template: &Path, tenant: &str) -> Result
 
     let dynamo = aws_sdk_dynamodb::Client::new(sdk);
     for (logical, props) in by_type("AWS::DynamoDB::Table") {
-        let name = props.get("TableName").and_then(resolve).ok_or_else(|| BootstrapError(format!("{logical}: TableName")))?;
+        let name =
+            props.get("TableName").and_then(resolve).ok_or_else(|| BootstrapError(format!("{logical}: TableName")))?;
         create_table(&dynamo, &name, &props).await?;
         if logical == "ChatTable" {
             out.table_name = name;
@@ -86,7 +89,8 @@ pub async fn bootstrap(sdk: &SdkConfig, template: &Path, tenant: &str) -> Result
     // Dead-letter queues first: the others refer to their ARNs.
     let (plain, redriven): (Vec<_>, Vec<_>) = queues.into_iter().partition(|(_, p)| p.get("RedrivePolicy").is_none());
     for (logical, props) in plain.into_iter().chain(redriven) {
-        let name = props.get("QueueName").and_then(resolve).ok_or_else(|| BootstrapError(format!("{logical}: QueueName")))?;
+        let name =
+            props.get("QueueName").and_then(resolve).ok_or_else(|| BootstrapError(format!("{logical}: QueueName")))?;
         let mut attributes = BTreeMap::new();
         if let Some(v) = props.get("VisibilityTimeout").and_then(scalar) {
             attributes.insert(QueueAttributeName::VisibilityTimeout, v);
@@ -130,7 +134,10 @@ pub async fn bootstrap(sdk: &SdkConfig, template: &Path, tenant: &str) -> Result
 
     let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build());
     for (logical, props) in by_type("AWS::S3::Bucket") {
-        let name = props.get("BucketName").and_then(resolve).ok_or_else(|| BootstrapError(format!("{logical}: BucketName")))?;
+        let name = props
+            .get("BucketName")
+            .and_then(resolve)
+            .ok_or_else(|| BootstrapError(format!("{logical}: BucketName")))?;
         let exists = s3.head_bucket().bucket(&name).send().await.is_ok();
         if !exists {
             s3.create_bucket()
@@ -182,7 +189,8 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, props: &Val
         .into_iter()
         .flatten()
         .filter_map(|i| {
-            let projection = i.get("Projection").and_then(|p| p.get("ProjectionType")).and_then(Value::as_str).unwrap_or("ALL");
+            let projection =
+                i.get("Projection").and_then(|p| p.get("ProjectionType")).and_then(Value::as_str).unwrap_or("ALL");
             GlobalSecondaryIndex::builder()
                 .index_name(i.get("IndexName")?.as_str()?)
                 .set_key_schema(Some(key_schema(i.get("KeySchema"))))
@@ -201,8 +209,8 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, props: &Val
         .send()
         .await
         .map_err(|e| err(name, aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
-    if let Some(ttl) = props.get("TimeToLiveSpecification") {
-        if let Some(attribute) = ttl.get("AttributeName").and_then(Value::as_str) {
+    if let Some(ttl) = props.get("TimeToLiveSpecification")
+        && let Some(attribute) = ttl.get("AttributeName").and_then(Value::as_str) {
             let spec = TimeToLiveSpecification::builder()
                 .attribute_name(attribute)
                 .enabled(true)
@@ -216,7 +224,6 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, props: &Val
                 .await
                 .map_err(|e| err(name, aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
         }
-    }
     Ok(())
 }
 
@@ -227,7 +234,11 @@ fn resolve_string(value: &Value, tenant: &str) -> Option<String> {
         Value::Tagged(tagged) if tagged.tag == "!Sub" => tagged.value.as_str()?.to_owned(),
         _ => return None,
     };
-    Some(raw.replace("${TenantName}", tenant).replace("${AWS::AccountId}", LOCAL_ACCOUNT).replace("${AWS::Region}", "us-east-1"))
+    Some(
+        raw.replace("${TenantName}", tenant)
+            .replace("${AWS::AccountId}", LOCAL_ACCOUNT)
+            .replace("${AWS::Region}", "us-east-1"),
+    )
 }
 
 /// A number or string scalar as text.
@@ -255,7 +266,8 @@ mod tests {
 
     #[test]
     fn resolves_the_intrinsics_the_template_uses() {
-        let doc: Value = serde_yaml::from_str("a: !Sub \"${TenantName}-chat\"\nb: !GetAtt Dlq.Arn\nc: plain\n").unwrap();
+        let doc: Value =
+            serde_yaml::from_str("a: !Sub \"${TenantName}-chat\"\nb: !GetAtt Dlq.Arn\nc: plain\n").unwrap();
         assert_eq!(resolve_string(&doc["a"], "t1").as_deref(), Some("t1-chat"));
         assert_eq!(get_att_target(&doc["b"]).as_deref(), Some("Dlq"));
         assert_eq!(resolve_string(&doc["c"], "t1").as_deref(), Some("plain"));
@@ -266,7 +278,14 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
         let doc: Value = serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let resources = doc["Resources"].as_mapping().unwrap();
-        for name in ["ChatTable", "OutboundQueue", "OutboundDeadLetterQueue", "PushRetryQueue", "PushRetryDeadLetterQueue", "MediaBucket"] {
+        for name in [
+            "ChatTable",
+            "OutboundQueue",
+            "OutboundDeadLetterQueue",
+            "PushRetryQueue",
+            "PushRetryDeadLetterQueue",
+            "MediaBucket",
+        ] {
             assert!(resources.contains_key(name), "{name} missing from template.yaml");
         }
         let table = &doc["Resources"]["ChatTable"]["Properties"];

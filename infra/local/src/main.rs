@@ -28,15 +28,9 @@ struct Args {
 
 fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
-    let command = args
-        .next()
-        .ok_or("usage: lobbybee-local up|bootstrap|seed [--port N] [--template F] [--tenant T]")?;
-    let mut parsed = Args {
-        command,
-        port: 8080,
-        template: PathBuf::from("template.yaml"),
-        tenant: "local".into(),
-    };
+    let command =
+        args.next().ok_or("usage: lobbybee-local up|bootstrap|seed [--port N] [--template F] [--tenant T]")?;
+    let mut parsed = Args { command, port: 8080, template: PathBuf::from("template.yaml"), tenant: "local".into() };
     while let Some(flag) = args.next() {
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
@@ -59,15 +53,10 @@ async fn main() {
 
 async fn run() -> Result<(), String> {
     let args = parse_args()?;
-    let filter = std::env::var("RUST_LOG")
-        .unwrap_or_else(|_| "warn,lobbybee=info,lobbybee_local=info".into());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .try_init();
+    let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,lobbybee=info,lobbybee_local=info".into());
+    let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(filter)).try_init();
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
-    let resources = bootstrap(&sdk, &args.template, &args.tenant)
-        .await
-        .map_err(|e| e.to_string())?;
+    let resources = bootstrap(&sdk, &args.template, &args.tenant).await.map_err(|e| e.to_string())?;
     match args.command.as_str() {
         "bootstrap" => {
             print!("{}", resources.env_lines());
@@ -84,53 +73,27 @@ async fn run() -> Result<(), String> {
     }
 }
 
-fn local_app(
-    sdk: &aws_config::SdkConfig,
-    resources: &LocalResources,
-    port: u16,
-) -> Result<App, String> {
+fn local_app(sdk: &aws_config::SdkConfig, resources: &LocalResources, port: u16) -> Result<App, String> {
     let extra = vec![
         ("TABLE_NAME".to_owned(), resources.table_name.clone()),
-        (
-            "OUTBOUND_QUEUE_URL".to_owned(),
-            resources.outbound_queue_url.clone(),
-        ),
-        (
-            "PUSH_RETRY_QUEUE_URL".to_owned(),
-            resources.push_retry_queue_url.clone(),
-        ),
+        ("OUTBOUND_QUEUE_URL".to_owned(), resources.outbound_queue_url.clone()),
+        ("PUSH_RETRY_QUEUE_URL".to_owned(), resources.push_retry_queue_url.clone()),
         ("MEDIA_BUCKET".to_owned(), resources.media_bucket.clone()),
-        (
-            "WS_ENDPOINT".to_owned(),
-            format!("http://127.0.0.1:{port}/local"),
-        ),
-        (
-            "PUBLIC_BASE_URL".to_owned(),
-            format!("http://127.0.0.1:{port}/api/chat"),
-        ),
-        (
-            "WHATSAPP_API_BASE".to_owned(),
-            format!("http://127.0.0.1:{port}/_fake/whatsapp/v21.0"),
-        ),
+        ("WS_ENDPOINT".to_owned(), format!("http://127.0.0.1:{port}/local")),
+        ("PUBLIC_BASE_URL".to_owned(), format!("http://127.0.0.1:{port}/api/chat")),
+        ("WHATSAPP_API_BASE".to_owned(), format!("http://127.0.0.1:{port}/_fake/whatsapp/v21.0")),
     ];
-    let config =
-        Config::from_lookup(&[], |key| env::lookup(key, &extra)).map_err(|e| e.to_string())?;
+    let config = Config::from_lookup(&[], |key| env::lookup(key, &extra)).map_err(|e| e.to_string())?;
     Ok(App::new(config, sdk))
 }
 
 async fn seed_demo(app: &App) -> Result<seed::DemoData, String> {
     let jwt = env::lookup("JWT_SECRET", &[]).unwrap_or_default();
     let guest = env::lookup("GUEST_TOKEN_SECRET", &[]).unwrap_or_default();
-    seed::seed(&app.store, &jwt, &guest)
-        .await
-        .map_err(|e| e.to_string())
+    seed::seed(&app.store, &jwt, &guest).await.map_err(|e| e.to_string())
 }
 
-async fn up(
-    sdk: &aws_config::SdkConfig,
-    resources: &LocalResources,
-    port: u16,
-) -> Result<(), String> {
+async fn up(sdk: &aws_config::SdkConfig, resources: &LocalResources, port: u16) -> Result<(), String> {
     let app = local_app(sdk, resources, port)?;
     let demo = seed_demo(&app).await?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
@@ -154,24 +117,14 @@ async fn up(
         ],
         poll_wait: Duration::from_secs(1),
     };
-    let gateway = gateway::start(app, listener, options)
-        .await
-        .map_err(|e| e.to_string())?;
+    let gateway = gateway::start(app, listener, options).await.map_err(|e| e.to_string())?;
     let http = gateway.http_base();
     println!("LobbyBee Chat is running locally\n");
-    println!(
-        "  WebSocket API   {}/?token=<staff token>   (or {}/ws/chat/)",
-        gateway.ws_url(),
-        gateway.ws_url()
-    );
+    println!("  WebSocket API   {}/?token=<staff token>   (or {}/ws/chat/)", gateway.ws_url(), gateway.ws_url());
     println!("  REST API        {http}/api/chat/");
     println!("  Guest webhook   {http}/api/chat/guest-webhook/");
     println!("  Management API  {http}/local/@connections/<id>");
-    println!(
-        "  Tables/queues   {} on {}",
-        resources.table_name,
-        std::env::var("AWS_ENDPOINT_URL").unwrap_or_default()
-    );
+    println!("  Tables/queues   {} on {}", resources.table_name, std::env::var("AWS_ENDPOINT_URL").unwrap_or_default());
     print_demo(&demo);
     println!("\nPress Ctrl-C to stop.");
     let _ = tokio::signal::ctrl_c().await;
@@ -182,16 +135,10 @@ async fn up(
 fn print_demo(demo: &seed::DemoData) {
     println!("\nDemo hotel `{}` (Hotel Lumen)", seed::DEMO_HOTEL);
     for s in &demo.staff {
-        println!(
-            "  staff {:>4} {:<16} {:<38} token={}",
-            s.user_id, s.name, s.role, s.token
-        );
+        println!("  staff {:>4} {:<16} {:<38} token={}", s.user_id, s.name, s.role, s.token);
     }
     for g in &demo.guests {
         let token = g.guest_token.as_deref().unwrap_or("(no active stay)");
-        println!(
-            "  guest {:>4} {:<16} {:<14} guest_token={token}",
-            g.id, g.name, g.number
-        );
+        println!("  guest {:>4} {:<16} {:<14} guest_token={token}", g.id, g.name, g.number);
     }
 }

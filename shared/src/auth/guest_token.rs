@@ -19,8 +19,8 @@ pub struct GuestTokenClaims {
 }
 
 fn signature(secret: &[u8], stay_id: u64, guest_id: u64) -> String {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret)
-        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
     mac.update(format!("lobbybee-guest-token:{stay_id}:{guest_id}").as_bytes());
     let mut hex = hex::encode(mac.finalize().into_bytes());
     hex.truncate(SIGNATURE_HEX);
@@ -29,10 +29,7 @@ fn signature(secret: &[u8], stay_id: u64, guest_id: u64) -> String {
 
 /// Issues the token of a stay.
 pub fn issue(secret: &[u8], stay_id: u64, guest_id: u64) -> String {
-    format!(
-        "{stay_id}.{guest_id}.{}",
-        signature(secret, stay_id, guest_id)
-    )
+    format!("{stay_id}.{guest_id}.{}", signature(secret, stay_id, guest_id))
 }
 
 /// Checks a token's signature; `None` for anything malformed or forged.
@@ -45,8 +42,7 @@ pub fn verify(secret: &[u8], token: &str) -> Option<GuestTokenClaims> {
         return None;
     }
     let expected = signature(secret, stay_id, guest_id);
-    bool::from(expected.as_bytes().ct_eq(given.as_bytes()))
-        .then_some(GuestTokenClaims { stay_id, guest_id })
+    bool::from(expected.as_bytes().ct_eq(given.as_bytes())).then_some(GuestTokenClaims { stay_id, guest_id })
 }
 
 #[cfg(test)]
@@ -56,13 +52,7 @@ mod tests {
     #[test]
     fn issue_and_verify() {
         let token = issue(b"k", 7, 9);
-        assert_eq!(
-            verify(b"k", &token),
-            Some(GuestTokenClaims {
-                stay_id: 7,
-                guest_id: 9
-            })
-        );
+        assert_eq!(verify(b"k", &token), Some(GuestTokenClaims { stay_id: 7, guest_id: 9 }));
         assert_eq!(verify(b"other", &token), None);
         assert_eq!(verify(b"", &token), None);
         let forged = token.replacen("7.", "8.", 1);

@@ -117,9 +117,7 @@ pub struct JwtVerifier {
 
 impl std::fmt::Debug for JwtVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwtVerifier")
-            .field("algorithm", &self.algorithm)
-            .finish_non_exhaustive()
+        f.debug_struct("JwtVerifier").field("algorithm", &self.algorithm).finish_non_exhaustive()
     }
 }
 
@@ -135,10 +133,12 @@ impl JwtVerifier {
         let key = match algorithm {
             JwtAlgorithm::Hs256 if key.is_empty() => return Err(JwtConfigError::EmptySecret),
             JwtAlgorithm::Hs256 => DecodingKey::from_secret(key.as_bytes()),
-            JwtAlgorithm::Rs256 => DecodingKey::from_rsa_pem(key.as_bytes())
-                .map_err(|_| JwtConfigError::BadPem("RSA"))?,
-            JwtAlgorithm::Es256 => DecodingKey::from_ec_pem(key.as_bytes())
-                .map_err(|_| JwtConfigError::BadPem("EC"))?,
+            JwtAlgorithm::Rs256 => {
+                DecodingKey::from_rsa_pem(key.as_bytes()).map_err(|_| JwtConfigError::BadPem("RSA"))?
+            }
+            JwtAlgorithm::Es256 => {
+                DecodingKey::from_ec_pem(key.as_bytes()).map_err(|_| JwtConfigError::BadPem("EC"))?
+            }
         };
         let mut validation = Validation::new(algorithm.algorithm());
         validation.leeway = LEEWAY_SECONDS;
@@ -151,11 +151,7 @@ impl JwtVerifier {
             Some(aud) => validation.set_audience(&[aud]),
             None => validation.validate_aud = false,
         }
-        Ok(JwtVerifier {
-            algorithm,
-            key,
-            validation,
-        })
+        Ok(JwtVerifier { algorithm, key, validation })
     }
 
     /// Verifies `token`.
@@ -169,16 +165,18 @@ impl JwtVerifier {
         if header.get("alg").and_then(Value::as_str) != Some(self.algorithm.name()) {
             return Err(TokenError::Algorithm);
         }
-        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &self.key, &self.validation)
-            .map_err(|e| match e.kind() {
-            ErrorKind::InvalidSignature => TokenError::Signature,
-            ErrorKind::ExpiredSignature => TokenError::Expired,
-            ErrorKind::MissingRequiredClaim(_) => TokenError::Expired,
-            ErrorKind::InvalidIssuer => TokenError::Issuer,
-            ErrorKind::InvalidAudience => TokenError::Audience,
-            ErrorKind::InvalidAlgorithm => TokenError::Algorithm,
-            _ => TokenError::Malformed,
-        })?;
+        let data =
+            jsonwebtoken::decode::<Map<String, Value>>(token, &self.key, &self.validation).map_err(|e| {
+                match e.kind() {
+                    ErrorKind::InvalidSignature => TokenError::Signature,
+                    ErrorKind::ExpiredSignature => TokenError::Expired,
+                    ErrorKind::MissingRequiredClaim(_) => TokenError::Expired,
+                    ErrorKind::InvalidIssuer => TokenError::Issuer,
+                    ErrorKind::InvalidAudience => TokenError::Audience,
+                    ErrorKind::InvalidAlgorithm => TokenError::Algorithm,
+                    _ => TokenError::Malformed,
+                }
+            })?;
         let claims = data.claims;
         match claims.get("token_type") {
             None | Some(Value::Null) => {}
@@ -193,20 +191,13 @@ impl JwtVerifier {
         Ok(VerifiedToken {
             user_id,
             jti: claims.get("jti").and_then(Value::as_str).map(str::to_owned),
-            expires_at: claims
-                .get("exp")
-                .and_then(Value::as_i64)
-                .unwrap_or_default(),
+            expires_at: claims.get("exp").and_then(Value::as_i64).unwrap_or_default(),
         })
     }
 }
 
 /// Issues an HS256 access token in the CRM's format (demo data and tests).
-pub fn issue_hs256(
-    secret: &str,
-    user_id: &str,
-    ttl_seconds: i64,
-) -> Result<String, JwtConfigError> {
+pub fn issue_hs256(secret: &str, user_id: &str, ttl_seconds: i64) -> Result<String, JwtConfigError> {
     if secret.is_empty() {
         return Err(JwtConfigError::EmptySecret);
     }
@@ -218,12 +209,8 @@ pub fn issue_hs256(
         "iat": now,
         "jti": uuid::Uuid::new_v4().simple().to_string(),
     });
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &claims,
-        &EncodingKey::from_secret(secret.as_bytes()),
-    )
-    .map_err(|_| JwtConfigError::Signing)
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret.as_bytes()))
+        .map_err(|_| JwtConfigError::Signing)
 }
 
 #[cfg(test)]
@@ -251,12 +238,7 @@ mod tests {
     }
 
     fn hs(claims: &Value, alg: Algorithm, secret: &str) -> String {
-        jsonwebtoken::encode(
-            &Header::new(alg),
-            claims,
-            &EncodingKey::from_secret(secret.as_bytes()),
-        )
-        .unwrap()
+        jsonwebtoken::encode(&Header::new(alg), claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
     }
 
     fn verifier() -> JwtVerifier {
@@ -266,12 +248,7 @@ mod tests {
     #[test]
     fn accepts_string_and_numeric_user_ids() {
         let v = verifier();
-        assert_eq!(
-            v.verify(&hs(&claims(json!({})), Algorithm::HS256, SECRET))
-                .unwrap()
-                .user_id,
-            "12"
-        );
+        assert_eq!(v.verify(&hs(&claims(json!({})), Algorithm::HS256, SECRET)).unwrap().user_id, "12");
         let numeric = hs(&claims(json!({"user_id": 12})), Algorithm::HS256, SECRET);
         assert_eq!(v.verify(&numeric).unwrap().user_id, "12");
         let issued = issue_hs256(SECRET, "34", 60).unwrap();
@@ -284,10 +261,7 @@ mod tests {
     fn rejects_alg_none() {
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
         let body = URL_SAFE_NO_PAD.encode(claims(json!({})).to_string());
-        assert_eq!(
-            verifier().verify(&format!("{header}.{body}.")),
-            Err(TokenError::Algorithm)
-        );
+        assert_eq!(verifier().verify(&format!("{header}.{body}.")), Err(TokenError::Algorithm));
     }
 
     #[test]
@@ -308,76 +282,36 @@ mod tests {
 
     #[test]
     fn expiry_with_leeway() {
-        let expired = hs(
-            &claims(json!({"exp": now() - 60})),
-            Algorithm::HS256,
-            SECRET,
-        );
+        let expired = hs(&claims(json!({"exp": now() - 60})), Algorithm::HS256, SECRET);
         assert_eq!(verifier().verify(&expired), Err(TokenError::Expired));
-        let within_leeway = hs(
-            &claims(json!({"exp": now() - 10})),
-            Algorithm::HS256,
-            SECRET,
-        );
+        let within_leeway = hs(&claims(json!({"exp": now() - 10})), Algorithm::HS256, SECRET);
         assert!(verifier().verify(&within_leeway).is_ok());
         let mut no_exp = claims(json!({}));
         no_exp.as_object_mut().unwrap().remove("exp");
-        assert_eq!(
-            verifier().verify(&hs(&no_exp, Algorithm::HS256, SECRET)),
-            Err(TokenError::Expired)
-        );
+        assert_eq!(verifier().verify(&hs(&no_exp, Algorithm::HS256, SECRET)), Err(TokenError::Expired));
     }
 
     #[test]
     fn rejects_refresh_tokens_and_missing_user_ids() {
-        let refresh = hs(
-            &claims(json!({"token_type": "refresh"})),
-            Algorithm::HS256,
-            SECRET,
-        );
+        let refresh = hs(&claims(json!({"token_type": "refresh"})), Algorithm::HS256, SECRET);
         assert_eq!(verifier().verify(&refresh), Err(TokenError::NotAccessToken));
-        for bad in [
-            json!({"user_id": null}),
-            json!({"user_id": ""}),
-            json!({"user_id": true}),
-        ] {
+        for bad in [json!({"user_id": null}), json!({"user_id": ""}), json!({"user_id": true})] {
             let token = hs(&claims(bad), Algorithm::HS256, SECRET);
             assert_eq!(verifier().verify(&token), Err(TokenError::MissingUserId));
         }
         let mut missing = claims(json!({}));
         missing.as_object_mut().unwrap().remove("user_id");
-        assert_eq!(
-            verifier().verify(&hs(&missing, Algorithm::HS256, SECRET)),
-            Err(TokenError::MissingUserId)
-        );
+        assert_eq!(verifier().verify(&hs(&missing, Algorithm::HS256, SECRET)), Err(TokenError::MissingUserId));
     }
 
     #[test]
     fn issuer_and_audience_when_configured() {
-        let v = JwtVerifier::new(
-            JwtAlgorithm::Hs256,
-            SECRET,
-            Some("crm".into()),
-            Some("chat".into()),
-        )
-        .unwrap();
-        let good = hs(
-            &claims(json!({"iss": "crm", "aud": "chat"})),
-            Algorithm::HS256,
-            SECRET,
-        );
+        let v = JwtVerifier::new(JwtAlgorithm::Hs256, SECRET, Some("crm".into()), Some("chat".into())).unwrap();
+        let good = hs(&claims(json!({"iss": "crm", "aud": "chat"})), Algorithm::HS256, SECRET);
         assert!(v.verify(&good).is_ok());
-        let wrong_iss = hs(
-            &claims(json!({"iss": "other", "aud": "chat"})),
-            Algorithm::HS256,
-            SECRET,
-        );
+        let wrong_iss = hs(&claims(json!({"iss": "other", "aud": "chat"})), Algorithm::HS256, SECRET);
         assert_eq!(v.verify(&wrong_iss), Err(TokenError::Issuer));
-        let wrong_aud = hs(
-            &claims(json!({"iss": "crm", "aud": "other"})),
-            Algorithm::HS256,
-            SECRET,
-        );
+        let wrong_aud = hs(&claims(json!({"iss": "crm", "aud": "other"})), Algorithm::HS256, SECRET);
         assert_eq!(v.verify(&wrong_aud), Err(TokenError::Audience));
     }
 
@@ -409,9 +343,6 @@ mod tests {
         assert_eq!(es.verify(&token).unwrap().user_id, "12");
         assert_eq!(rs.verify(&token), Err(TokenError::Algorithm));
         assert!(JwtVerifier::new(JwtAlgorithm::Rs256, "not a pem", None, None).is_err());
-        assert_eq!(
-            JwtVerifier::new(JwtAlgorithm::Hs256, "", None, None).err(),
-            Some(JwtConfigError::EmptySecret)
-        );
+        assert_eq!(JwtVerifier::new(JwtAlgorithm::Hs256, "", None, None).err(), Some(JwtConfigError::EmptySecret));
     }
 }

@@ -58,23 +58,14 @@ pub async fn authenticate_staff(
     store: &Store,
     token: Option<&str>,
 ) -> Result<StaffPrincipal, StaffAuthError> {
-    let token = token
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or(StaffAuthError::Missing)?;
+    let token = token.map(str::trim).filter(|t| !t.is_empty()).ok_or(StaffAuthError::Missing)?;
     let verifier = verifier.ok_or(StaffAuthError::NotConfigured)?;
     let claims = verifier.verify(token)?;
-    let staff = store
-        .get_staff(&claims.user_id)
-        .await?
-        .ok_or(StaffAuthError::UnknownUser)?;
+    let staff = store.get_staff(&claims.user_id).await?.ok_or(StaffAuthError::UnknownUser)?;
     if !staff.is_active {
         return Err(StaffAuthError::Inactive);
     }
-    let hotel = store
-        .get_hotel(&staff.hotel_id)
-        .await?
-        .ok_or(StaffAuthError::UnknownUser)?;
+    let hotel = store.get_hotel(&staff.hotel_id).await?.ok_or(StaffAuthError::UnknownUser)?;
     Ok(StaffPrincipal { staff, hotel })
 }
 

@@ -9,8 +9,7 @@ type HmacSha256 = Hmac<Sha256>;
 
 fn mac(secret: &[u8]) -> HmacSha256 {
     // HMAC accepts keys of any length; this cannot fail.
-    <HmacSha256 as Mac>::new_from_slice(secret)
-        .unwrap_or_else(|_| unreachable!("HMAC takes any key length"))
+    <HmacSha256 as Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!("HMAC takes any key length"))
 }
 
 /// The header value for `body`.
@@ -48,10 +47,7 @@ mod tests {
         assert!(verify(
             b"s3cret",
             b"{\"a\":1}",
-            Some(&format!(
-                " {} ",
-                sig.to_uppercase().replace("SHA256=", "sha256=")
-            ))
+            Some(&format!(" {} ", sig.to_uppercase().replace("SHA256=", "sha256=")))
         ));
         assert!(!verify(b"other", b"{\"a\":1}", Some(&sig)));
         assert!(!verify(b"s3cret", b"{\"a\":2}", Some(&sig)));

@@ -28,9 +28,7 @@ impl Provisioner {
         match self {
             Provisioner::ApiKey => Ok(()),
             Provisioner::HotelAdmin(own) if own == hotel_id => Ok(()),
-            Provisioner::HotelAdmin(_) => {
-                Err(HttpError::new(403, "You may only provision your own hotel"))
-            }
+            Provisioner::HotelAdmin(_) => Err(HttpError::new(403, "You may only provision your own hotel")),
         }
     }
 }
@@ -38,11 +36,7 @@ impl Provisioner {
 /// Authenticates a provisioning call.
 pub async fn provisioner(app: &App, request: &Request) -> Result<Provisioner, HttpError> {
     if let Some(key) = h::header(request, "x-api-key") {
-        let expected = app
-            .config
-            .provisioning_api_key
-            .as_deref()
-            .unwrap_or_default();
+        let expected = app.config.provisioning_api_key.as_deref().unwrap_or_default();
         let ok = !expected.is_empty()
             && key.len() == expected.len()
             && bool::from(key.as_bytes().ct_eq(expected.as_bytes()));
@@ -59,10 +53,7 @@ pub async fn provisioner(app: &App, request: &Request) -> Result<Provisioner, Ht
     if principal.staff.user_type == UserType::HotelAdmin {
         Ok(Provisioner::HotelAdmin(principal.hotel.id))
     } else {
-        Err(HttpError::new(
-            403,
-            "You do not have permission to perform this action.",
-        ))
+        Err(HttpError::new(403, "You do not have permission to perform this action."))
     }
 }
 
@@ -71,19 +62,13 @@ fn created_or_replaced(created: bool) -> u16 {
 }
 
 /// `PUT /admin/hotels/{id}`.
-pub async fn put_hotel(
-    app: &App,
-    request: &Request,
-    id: &str,
-) -> Result<Response<Body>, HttpError> {
+pub async fn put_hotel(app: &App, request: &Request, id: &str) -> Result<Response<Body>, HttpError> {
     let who = provisioner(app, request).await?;
     who.check(id)?;
     let body = h::json_object(request)?;
     let mut form = Form::new(&body);
     let name = form.text("name", true);
-    let phone = form
-        .text("whatsapp_phone_number_id", false)
-        .filter(|p| !p.is_empty());
+    let phone = form.text("whatsapp_phone_number_id", false).filter(|p| !p.is_empty());
     let departments = form.departments("departments");
     let timezone = form.text("timezone", false).filter(|t| !t.is_empty());
     form.finish()?;
@@ -91,9 +76,7 @@ pub async fn put_hotel(
         id: id.to_owned(),
         name: name.unwrap_or_default(),
         whatsapp_phone_number_id: phone,
-        departments: departments
-            .filter(|d| !d.is_empty())
-            .unwrap_or_else(Department::default_list),
+        departments: departments.filter(|d| !d.is_empty()).unwrap_or_else(Department::default_list),
         timezone: timezone.unwrap_or_else(|| "UTC".into()),
     };
     let created = app.store.put_hotel(&hotel).await?;
@@ -101,11 +84,7 @@ pub async fn put_hotel(
 }
 
 /// `PUT /admin/staff/{user_id}`.
-pub async fn put_staff(
-    app: &App,
-    request: &Request,
-    id: &str,
-) -> Result<Response<Body>, HttpError> {
+pub async fn put_staff(app: &App, request: &Request, id: &str) -> Result<Response<Body>, HttpError> {
     let who = provisioner(app, request).await?;
     let body = h::json_object(request)?;
     let mut form = Form::new(&body);
@@ -122,16 +101,8 @@ pub async fn put_staff(
     };
     who.check(&hotel_id)?;
     known_hotel(app, &hotel_id).await?;
-    let staff = Staff {
-        user_id: id.to_owned(),
-        hotel_id,
-        user_type,
-        departments,
-        first_name,
-        last_name,
-        username,
-        is_active,
-    };
+    let staff =
+        Staff { user_id: id.to_owned(), hotel_id, user_type, departments, first_name, last_name, username, is_active };
     let created = app.store.put_staff(&staff).await?;
     if !is_active {
         close_sockets(app, id).await;
@@ -140,17 +111,9 @@ pub async fn put_staff(
 }
 
 /// `DELETE /admin/staff/{user_id}`: deactivates at once and closes the staff member's sockets.
-pub async fn deactivate_staff(
-    app: &App,
-    request: &Request,
-    id: &str,
-) -> Result<Response<Body>, HttpError> {
+pub async fn deactivate_staff(app: &App, request: &Request, id: &str) -> Result<Response<Body>, HttpError> {
     let who = provisioner(app, request).await?;
-    let mut staff = app
-        .store
-        .get_staff(id)
-        .await?
-        .ok_or_else(|| HttpError::new(404, "Staff not found"))?;
+    let mut staff = app.store.get_staff(id).await?.ok_or_else(|| HttpError::new(404, "Staff not found"))?;
     who.check(&staff.hotel_id)?;
     staff.is_active = false;
     app.store.put_staff(&staff).await?;
@@ -173,10 +136,7 @@ async fn close_sockets(app: &App, staff_id: &str) {
 }
 
 async fn known_hotel(app: &App, hotel_id: &str) -> Result<Hotel, HttpError> {
-    app.store
-        .get_hotel(hotel_id)
-        .await?
-        .ok_or_else(|| HttpError::field("hotel_id", "Unknown hotel."))
+    app.store.get_hotel(hotel_id).await?.ok_or_else(|| HttpError::field("hotel_id", "Unknown hotel."))
 }
 
 fn positive_id(raw: &str, what: &str) -> Result<u64, HttpError> {
@@ -187,11 +147,7 @@ fn positive_id(raw: &str, what: &str) -> Result<u64, HttpError> {
 }
 
 /// `PUT /admin/guests/{id}`.
-pub async fn put_guest(
-    app: &App,
-    request: &Request,
-    id: &str,
-) -> Result<Response<Body>, HttpError> {
+pub async fn put_guest(app: &App, request: &Request, id: &str) -> Result<Response<Body>, HttpError> {
     let who = provisioner(app, request).await?;
     let id = positive_id(id, "Guest")?;
     let body = h::json_object(request)?;
@@ -204,9 +160,7 @@ pub async fn put_guest(
     });
     let full_name = form.text("full_name", false).unwrap_or_default();
     let email = form.text("email", false).unwrap_or_default();
-    let status = form
-        .choice("status", false, GuestStatus::parse)
-        .unwrap_or(GuestStatus::PendingCheckin);
+    let status = form.choice("status", false, GuestStatus::parse).unwrap_or(GuestStatus::PendingCheckin);
     form.finish()?;
     let (Some(hotel_id), Some(number)) = (hotel_id, number) else {
         return Err(HttpError::new(400, "Invalid data"));
@@ -226,9 +180,7 @@ pub async fn put_guest(
         last_inbound_at: None,
     };
     let created = app.store.put_guest(&guest).await.map_err(|e| match e {
-        crate::store::StoreError::Conflict(message) => {
-            HttpError::field("whatsapp_number", &message)
-        }
+        crate::store::StoreError::Conflict(message) => HttpError::field("whatsapp_number", &message),
         other => other.into(),
     })?;
     let stored = app.store.get_guest(id).await?.unwrap_or(guest);
@@ -257,23 +209,11 @@ pub async fn put_stay(app: &App, request: &Request, id: &str) -> Result<Response
     if guest.is_none_or(|g| g.hotel_id != hotel_id) {
         return Err(HttpError::field("guest_id", "Unknown guest at this hotel."));
     }
-    let stay = Stay {
-        id,
-        hotel_id,
-        guest_id,
-        room_number,
-        floor,
-        status,
-        check_in_date,
-        check_out_date,
-    };
+    let stay = Stay { id, hotel_id, guest_id, room_number, floor, status, check_in_date, check_out_date };
     let created = app.store.put_stay(&stay).await?;
     let secret = app.config.guest_token_secret.as_deref().unwrap_or_default();
     let token = guest_token::issue(secret.as_bytes(), stay.id, stay.guest_id);
-    Ok(h::json_response(
-        created_or_replaced(created),
-        &json!({ "stay": stay, "guest_token": token }),
-    ))
+    Ok(h::json_response(created_or_replaced(created), &json!({ "stay": stay, "guest_token": token })))
 }
 
 fn date(form: &mut Form<'_>, key: &str) -> Option<String> {

@@ -33,31 +33,19 @@ fn limit(request: &Request) -> Result<usize, HttpError> {
 }
 
 /// `GET /conversations/`.
-pub async fn list(
-    app: &App,
-    principal: &StaffPrincipal,
-    request: &Request,
-) -> Result<Response<Body>, HttpError> {
+pub async fn list(app: &App, principal: &StaffPrincipal, request: &Request) -> Result<Response<Body>, HttpError> {
     let statuses = match h::query(request, "status").as_deref() {
         None | Some("active") => vec![ConversationStatus::Active],
         Some("closed") => vec![ConversationStatus::Closed],
-        Some("all") => vec![
-            ConversationStatus::Active,
-            ConversationStatus::Closed,
-            ConversationStatus::Archived,
-        ],
+        Some("all") => vec![ConversationStatus::Active, ConversationStatus::Closed, ConversationStatus::Archived],
         Some(_) => {
-            return Err(HttpError::field(
-                "status",
-                "Must be one of: active, closed, all.",
-            ));
+            return Err(HttpError::field("status", "Must be one of: active, closed, all."));
         }
     };
     let departments = match h::query(request, "department") {
         None => principal.departments(),
         Some(raw) => {
-            let department = Department::parse(&raw)
-                .map_err(|e| HttpError::field("department", &e.to_string()))?;
+            let department = Department::parse(&raw).map_err(|e| HttpError::field("department", &e.to_string()))?;
             if !principal.may_act_on(department) {
                 return Err(HttpError::new(403, errors::ACCESS_DENIED));
             }
@@ -66,24 +54,11 @@ pub async fn list(
     };
     let limit = limit(request)?;
     let cursor = h::query(request, "cursor");
-    let page = app
-        .store
-        .list_conversations(
-            &principal.hotel.id,
-            &departments,
-            &statuses,
-            limit,
-            cursor.as_deref(),
-        )
-        .await?;
-    let views = chat::conversation_views(app, &principal.hotel, &page.conversations)
-        .await
-        .map_err(chat_error)?;
+    let page =
+        app.store.list_conversations(&principal.hotel.id, &departments, &statuses, limit, cursor.as_deref()).await?;
+    let views = chat::conversation_views(app, &principal.hotel, &page.conversations).await.map_err(chat_error)?;
     let mut response = h::json_response(200, &views);
-    if let Some(next) = page
-        .next_cursor
-        .and_then(|c| HeaderValue::from_str(&c).ok())
-    {
+    if let Some(next) = page.next_cursor.and_then(|c| HeaderValue::from_str(&c).ok()) {
         response.headers_mut().insert("x-next-cursor", next);
     }
     Ok(response)
@@ -96,26 +71,16 @@ pub async fn detail(
     id: &str,
     request: &Request,
 ) -> Result<Response<Body>, HttpError> {
-    let id: u64 = id
-        .parse()
-        .map_err(|_| HttpError::conversation_not_found())?;
-    let conversation = chat::conversation_for(app, principal, id, false)
-        .await
-        .map_err(chat_error)?;
+    let id: u64 = id.parse().map_err(|_| HttpError::conversation_not_found())?;
+    let conversation = chat::conversation_for(app, principal, id, false).await.map_err(chat_error)?;
     let message_id = |key: &str| -> Result<Option<u64>, HttpError> {
         h::query(request, key)
-            .map(|raw| {
-                raw.parse::<u64>()
-                    .map_err(|_| HttpError::field(key, "A valid integer is required."))
-            })
+            .map(|raw| raw.parse::<u64>().map_err(|_| HttpError::field(key, "A valid integer is required.")))
             .transpose()
     };
     let direction = match (message_id("before")?, message_id("after")?) {
         (Some(_), Some(_)) => {
-            return Err(HttpError::field(
-                "before",
-                "Use either before or after, not both.",
-            ));
+            return Err(HttpError::field("before", "Use either before or after, not both."));
         }
         (Some(before), None) => PageDirection::Before(before),
         (None, Some(after)) => PageDirection::After(after),
@@ -124,42 +89,26 @@ pub async fn detail(
     let limit = limit(request)?;
     let now = crate::clock::now();
     let page = app.store.messages(id, direction, limit).await?;
-    app.store
-        .touch_participant(id, &principal.staff.user_id, false, now)
-        .await?;
-    let mut views =
-        chat::conversation_views(app, &principal.hotel, std::slice::from_ref(&conversation))
-            .await
-            .map_err(chat_error)?;
+    app.store.touch_participant(id, &principal.staff.user_id, false, now).await?;
+    let mut views = chat::conversation_views(app, &principal.hotel, std::slice::from_ref(&conversation))
+        .await
+        .map_err(chat_error)?;
     let view = views.pop().ok_or_else(HttpError::conversation_not_found)?;
-    let messages: Vec<MessageView> = page
-        .messages
-        .iter()
-        .map(|m| MessageView::new(m, now))
-        .collect();
-    Ok(h::json_response(
-        200,
-        &json!({ "conversation": view, "messages": messages }),
-    ))
+    let messages: Vec<MessageView> = page.messages.iter().map(|m| MessageView::new(m, now)).collect();
+    Ok(h::json_response(200, &json!({ "conversation": view, "messages": messages })))
 }
 
 /// `POST /conversations/create/`.
-pub async fn create(
-    app: &App,
-    principal: &StaffPrincipal,
-    request: &Request,
-) -> Result<Response<Body>, HttpError> {
+pub async fn create(app: &App, principal: &StaffPrincipal, request: &Request) -> Result<Response<Body>, HttpError> {
     let body = h::json_object(request)?;
     let mut form = Form::new(&body);
     let number = form.text("guest_whatsapp_number", true);
     let department = form.department("department_type", true);
-    let number = number.and_then(|raw| {
-        match crate::phone::normalize(&raw, &app.config.default_country_code) {
-            Ok(n) => Some(n),
-            Err(e) => {
-                form.fail("guest_whatsapp_number", e.to_string());
-                None
-            }
+    let number = number.and_then(|raw| match crate::phone::normalize(&raw, &app.config.default_country_code) {
+        Ok(n) => Some(n),
+        Err(e) => {
+            form.fail("guest_whatsapp_number", e.to_string());
+            None
         }
     });
     form.finish()?;
@@ -177,27 +126,18 @@ pub async fn create(
         .find(|(hotel, _)| *hotel == principal.hotel.id)
         .map(|(_, id)| id)
         .ok_or_else(|| HttpError::new(404, "Guest not found"))?;
-    let record = app
-        .store
-        .guest_record(guest_id)
-        .await?
-        .ok_or_else(|| HttpError::new(404, "Guest not found"))?;
+    let record = app.store.guest_record(guest_id).await?.ok_or_else(|| HttpError::new(404, "Guest not found"))?;
     if record.active_stay().is_none() {
         return Err(HttpError::new(400, "Guest does not have an active stay"));
     }
     let kind = record.guest.new_conversation_type();
-    let (conversation, created) = app
-        .store
-        .open_conversation(&record.guest, department, kind, crate::clock::now())
-        .await?;
+    let (conversation, created) =
+        app.store.open_conversation(&record.guest, department, kind, crate::clock::now()).await?;
     if created {
         chat::announce_new_conversation(app, &principal.hotel, &conversation).await;
     }
     let view = one_view(app, principal, &conversation).await?;
-    Ok(h::json_response(
-        201,
-        &json!({ "success": true, "conversation": view }),
-    ))
+    Ok(h::json_response(201, &json!({ "success": true, "conversation": view })))
 }
 
 async fn one_view(
@@ -220,15 +160,9 @@ fn conversation_id(body: &serde_json::Map<String, serde_json::Value>) -> Result<
 }
 
 /// `POST /conversations/close/`.
-pub async fn close(
-    app: &App,
-    principal: &StaffPrincipal,
-    request: &Request,
-) -> Result<Response<Body>, HttpError> {
+pub async fn close(app: &App, principal: &StaffPrincipal, request: &Request) -> Result<Response<Body>, HttpError> {
     let id = conversation_id(&h::json_object(request)?)?;
-    chat::close(app, principal, id, false, &Origin::server(app))
-        .await
-        .map_err(chat_error)?;
+    chat::close(app, principal, id, false, &Origin::server(app)).await.map_err(chat_error)?;
     Ok(h::json_response(
         200,
         &json!({ "success": true, "message": "Conversation closed successfully", "conversation_id": id }),
@@ -236,11 +170,7 @@ pub async fn close(
 }
 
 /// `POST /conversations/transfer/`.
-pub async fn transfer(
-    app: &App,
-    principal: &StaffPrincipal,
-    request: &Request,
-) -> Result<Response<Body>, HttpError> {
+pub async fn transfer(app: &App, principal: &StaffPrincipal, request: &Request) -> Result<Response<Body>, HttpError> {
     let body = h::json_object(request)?;
     let mut form = Form::new(&body);
     let id = form.id("conversation_id", true);
@@ -253,38 +183,23 @@ pub async fn transfer(
     let (Some(id), Some(to)) = (id, to) else {
         return Err(HttpError::new(400, "Invalid data"));
     };
-    let conversation = chat::conversation_for(app, principal, id, false)
-        .await
-        .map_err(chat_error)?;
+    let conversation = chat::conversation_for(app, principal, id, false).await.map_err(chat_error)?;
     if conversation.status != ConversationStatus::Active {
         return Err(HttpError::new(409, errors::CONVERSATION_CLOSED));
     }
     if conversation.department == to {
-        return Err(HttpError::new(
-            400,
-            &format!("Conversation is already in {to}"),
-        ));
+        return Err(HttpError::new(400, &format!("Conversation is already in {to}")));
     }
     if !principal.hotel.departments.contains(&to) {
-        return Err(HttpError::field(
-            "department",
-            &format!("{to} is not a department of this hotel"),
-        ));
+        return Err(HttpError::field("department", &format!("{to} is not a department of this hotel")));
     }
     let from = conversation.department;
-    let mut text = format!(
-        "Conversation transferred from {from} to {to} by {}",
-        principal.staff.display_name()
-    );
+    let mut text = format!("Conversation transferred from {from} to {to} by {}", principal.staff.display_name());
     if !note.is_empty() {
         text.push_str(": ");
         text.push_str(&note);
     }
-    let moved = match app
-        .store
-        .transfer_conversation(id, to, NewMessage::system(text), crate::clock::now())
-        .await
-    {
+    let moved = match app.store.transfer_conversation(id, to, NewMessage::system(text), crate::clock::now()).await {
         Ok(moved) => moved,
         Err(TransferError::TargetBusy(other)) => {
             return Err(HttpError::with_body(
@@ -294,39 +209,25 @@ pub async fn transfer(
         }
         Err(TransferError::Store(e)) => return Err(chat_error(e.into())),
     };
-    let update = ConversationUpdate::Transferred {
-        conversation_id: id,
-        from,
-        to,
-    };
+    let update = ConversationUpdate::Transferred { conversation_id: id, from, to };
     chat::announce_update_to(app, &moved.conversation, &[from, to], update).await;
     chat::announce_new_conversation(app, &principal.hotel, &moved.conversation).await;
     let view = one_view(app, principal, &moved.conversation).await?;
-    Ok(h::json_response(
-        200,
-        &json!({ "success": true, "conversation": view }),
-    ))
+    Ok(h::json_response(200, &json!({ "success": true, "conversation": view })))
 }
 
 /// `POST /conversations/assign/`.
-pub async fn assign(
-    app: &App,
-    principal: &StaffPrincipal,
-    request: &Request,
-) -> Result<Response<Body>, HttpError> {
+pub async fn assign(app: &App, principal: &StaffPrincipal, request: &Request) -> Result<Response<Body>, HttpError> {
     let body = h::json_object(request)?;
     let mut form = Form::new(&body);
     let id = form.id("conversation_id", true);
     let staff_id = form.text("staff_id", false);
     form.finish()?;
     let id = id.ok_or_else(|| HttpError::field("conversation_id", super::form::REQUIRED))?;
-    let conversation = chat::conversation_for(app, principal, id, false)
-        .await
-        .map_err(chat_error)?;
+    let conversation = chat::conversation_for(app, principal, id, false).await.map_err(chat_error)?;
     if let Some(staff_id) = &staff_id {
         let assignee = app.store.get_staff(staff_id).await?;
-        let fits =
-            assignee.is_some_and(|s| s.may_act_on(&principal.hotel, conversation.department));
+        let fits = assignee.is_some_and(|s| s.may_act_on(&principal.hotel, conversation.department));
         if !fits {
             return Err(HttpError::field(
                 "staff_id",
@@ -334,98 +235,55 @@ pub async fn assign(
             ));
         }
     }
-    let updated = app
-        .store
-        .assign_conversation(id, staff_id.as_deref(), crate::clock::now())
-        .await?;
-    let update = ConversationUpdate::Assigned {
-        conversation_id: id,
-        assigned_to: staff_id,
-    };
+    let updated = app.store.assign_conversation(id, staff_id.as_deref(), crate::clock::now()).await?;
+    let update = ConversationUpdate::Assigned { conversation_id: id, assigned_to: staff_id };
     chat::announce_update_to(app, &updated, &[updated.department], update).await;
     let view = one_view(app, principal, &updated).await?;
-    Ok(h::json_response(
-        200,
-        &json!({ "success": true, "conversation": view }),
-    ))
+    Ok(h::json_response(200, &json!({ "success": true, "conversation": view })))
 }
 
 /// `POST /messages/mark-read/`.
-pub async fn mark_read(
-    app: &App,
-    principal: &StaffPrincipal,
-    request: &Request,
-) -> Result<Response<Body>, HttpError> {
+pub async fn mark_read(app: &App, principal: &StaffPrincipal, request: &Request) -> Result<Response<Body>, HttpError> {
     let body = h::json_object(request)?;
     let mut form = Form::new(&body);
     let id = form.id("conversation_id", true);
     let ids = form.ids("message_ids").filter(|ids| !ids.is_empty());
     form.finish()?;
     let id = id.ok_or_else(|| HttpError::field("conversation_id", super::form::REQUIRED))?;
-    let marked = chat::mark_read(
-        app,
-        principal,
-        id,
-        false,
-        ids.as_deref(),
-        &Origin::server(app),
-    )
-    .await
-    .map_err(chat_error)?;
-    Ok(h::json_response(
-        200,
-        &json!({ "success": true, "messages_marked": marked.len() }),
-    ))
+    let marked =
+        chat::mark_read(app, principal, id, false, ids.as_deref(), &Origin::server(app)).await.map_err(chat_error)?;
+    Ok(h::json_response(200, &json!({ "success": true, "messages_marked": marked.len() })))
 }
 
 /// `POST /messages/typing/`.
-pub async fn typing(
-    app: &App,
-    principal: &StaffPrincipal,
-    request: &Request,
-) -> Result<Response<Body>, HttpError> {
+pub async fn typing(app: &App, principal: &StaffPrincipal, request: &Request) -> Result<Response<Body>, HttpError> {
     let body = h::json_object(request)?;
     let mut form = Form::new(&body);
     let id = form.id("conversation_id", true);
     let is_typing = form.boolean("is_typing", false);
     form.finish()?;
     let id = id.ok_or_else(|| HttpError::field("conversation_id", super::form::REQUIRED))?;
-    chat::typing(app, principal, id, false, is_typing, &Origin::server(app))
-        .await
-        .map_err(chat_error)?;
+    chat::typing(app, principal, id, false, is_typing, &Origin::server(app)).await.map_err(chat_error)?;
     Ok(h::json_response(200, &json!({ "success": true })))
 }
 
 /// `POST /messages/send/`.
-pub async fn send(
-    app: &App,
-    principal: &StaffPrincipal,
-    request: &Request,
-) -> Result<Response<Body>, HttpError> {
+pub async fn send(app: &App, principal: &StaffPrincipal, request: &Request) -> Result<Response<Body>, HttpError> {
     let body = h::json_object(request)?;
     let mut form = Form::new(&body);
     let id = form.id("conversation_id", true);
     let message_type = form
-        .choice("message_type", false, |raw| {
-            MessageType::parse(raw).filter(|t| *t != MessageType::System)
-        })
+        .choice("message_type", false, |raw| MessageType::parse(raw).filter(|t| *t != MessageType::System))
         .unwrap_or(MessageType::Text);
     let media_url = form.text("media_url", false).filter(|u| !u.is_empty());
     let content = form.text("content", false).unwrap_or_default();
     if message_type.needs_media() && media_url.is_none() {
-        form.fail(
-            "media_url",
-            format!("media_url is required for {message_type} messages"),
-        );
+        form.fail("media_url", format!("media_url is required for {message_type} messages"));
     }
     if content.is_empty() && media_url.is_none() {
         form.fail(
             "content",
-            if body.contains_key("content") {
-                "This field may not be blank."
-            } else {
-                super::form::REQUIRED
-            },
+            if body.contains_key("content") { "This field may not be blank." } else { super::form::REQUIRED },
         );
     } else if content.chars().count() > MAX_CONTENT_CHARS {
         form.fail("content", errors::TOO_LONG);
@@ -433,23 +291,16 @@ pub async fn send(
     form.finish()?;
     let id = id.ok_or_else(|| HttpError::field("conversation_id", super::form::REQUIRED))?;
     let media = media_url.map(|url| (url, None));
-    let sent = chat::store_staff_message(app, principal, id, false, message_type, content, media)
-        .await
-        .map_err(chat_error)?;
+    let sent =
+        chat::store_staff_message(app, principal, id, false, message_type, content, media).await.map_err(chat_error)?;
     chat::publish_staff_message(app, &Origin::server(app), &sent).await;
-    Ok(h::json_response(
-        201,
-        &MessageView::new(&sent.message, crate::clock::now()),
-    ))
+    Ok(h::json_response(201, &MessageView::new(&sent.message, crate::clock::now())))
 }
 
 /// `GET /guest/conversation-type/?phone_number=` (provisioning key).
-pub async fn guest_conversation_type(
-    app: &App,
-    request: &Request,
-) -> Result<Response<Body>, HttpError> {
-    let raw = h::query(request, "phone_number")
-        .ok_or_else(|| HttpError::field("phone_number", super::form::REQUIRED))?;
+pub async fn guest_conversation_type(app: &App, request: &Request) -> Result<Response<Body>, HttpError> {
+    let raw =
+        h::query(request, "phone_number").ok_or_else(|| HttpError::field("phone_number", super::form::REQUIRED))?;
     let number = crate::phone::normalize(&raw, &app.config.default_country_code)
         .map_err(|e| HttpError::field("phone_number", &e.to_string()))?;
     let mut guests = Vec::new();
@@ -462,9 +313,7 @@ pub async fn guest_conversation_type(
             let Some(c) = app.store.get_conversation(*conversation_id).await? else {
                 continue;
             };
-            let newer = best
-                .as_ref()
-                .is_none_or(|(_, b)| c.last_message_at > b.last_message_at);
+            let newer = best.as_ref().is_none_or(|(_, b)| c.last_message_at > b.last_message_at);
             if c.status == ConversationStatus::Active && newer {
                 best = Some((record.guest.clone(), c));
             }

@@ -18,18 +18,12 @@ pub struct Form<'a> {
 impl<'a> Form<'a> {
     /// Starts validating `body`.
     pub fn new(body: &'a Map<String, Value>) -> Self {
-        Form {
-            body,
-            details: Details::new(),
-        }
+        Form { body, details: Details::new() }
     }
 
     /// Records a problem with `field`.
     pub fn fail(&mut self, field: &str, message: impl Into<String>) {
-        self.details
-            .entry(field.to_owned())
-            .or_default()
-            .push(message.into());
+        self.details.entry(field.to_owned()).or_default().push(message.into());
     }
 
     fn present(&self, key: &str) -> Option<&'a Value> {
@@ -142,10 +136,8 @@ impl<'a> Form<'a> {
         match self.present(key) {
             None => None,
             Some(Value::Array(items)) => {
-                let ids: Option<Vec<u64>> = items
-                    .iter()
-                    .map(|v| crate::frames::conversation_id(Some(v)).ok())
-                    .collect();
+                let ids: Option<Vec<u64>> =
+                    items.iter().map(|v| crate::frames::conversation_id(Some(v)).ok()).collect();
                 if ids.is_none() {
                     self.fail(key, "Expected a list of integers.");
                 }
@@ -159,12 +151,7 @@ impl<'a> Form<'a> {
     }
 
     /// One of the spellings `parse` accepts.
-    pub fn choice<T>(
-        &mut self,
-        key: &str,
-        required: bool,
-        parse: impl Fn(&str) -> Option<T>,
-    ) -> Option<T> {
+    pub fn choice<T>(&mut self, key: &str, required: bool, parse: impl Fn(&str) -> Option<T>) -> Option<T> {
         let raw = self.text(key, required)?;
         let parsed = parse(&raw);
         if parsed.is_none() {
@@ -175,10 +162,6 @@ impl<'a> Form<'a> {
 
     /// The 400 answer when anything failed.
     pub fn finish(self) -> Result<(), HttpError> {
-        if self.details.is_empty() {
-            Ok(())
-        } else {
-            Err(HttpError::invalid(self.details))
-        }
+        if self.details.is_empty() { Ok(()) } else { Err(HttpError::invalid(self.details)) }
     }
 }

@@ -23,19 +23,12 @@ pub const MAX_DIRECT_UPLOAD: usize = 4 * 1024 * 1024;
 const PRESIGN_TTL: Duration = Duration::from_secs(300);
 
 fn bucket(app: &App) -> Result<&str, HttpError> {
-    app.config
-        .media_bucket
-        .as_deref()
-        .ok_or_else(|| HttpError::new(503, "Media storage is not configured"))
+    app.config.media_bucket.as_deref().ok_or_else(|| HttpError::new(503, "Media storage is not configured"))
 }
 
 /// `image`, `document`, `audio` or `video` from a MIME type.
 pub fn file_type(content_type: &str) -> &'static str {
-    let main = content_type
-        .split('/')
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let main = content_type.split('/').next().unwrap_or_default().to_ascii_lowercase();
     match main.as_str() {
         "image" => "image",
         "audio" => "audio",
@@ -51,20 +44,10 @@ fn safe_name(name: &str) -> String {
         .next()
         .unwrap_or_default()
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
         .take(100)
         .collect();
-    if cleaned.trim_matches('.').is_empty() {
-        "file".into()
-    } else {
-        cleaned
-    }
+    if cleaned.trim_matches('.').is_empty() { "file".into() } else { cleaned }
 }
 
 /// One part of a multipart body.
@@ -82,11 +65,7 @@ pub struct Part {
 
 /// Splits a `multipart/form-data` body (`None` when malformed).
 pub fn parse_multipart(content_type: &str, body: &[u8]) -> Option<Vec<Part>> {
-    let boundary = content_type
-        .split(';')
-        .map(str::trim)
-        .find_map(|p| p.strip_prefix("boundary="))?
-        .trim_matches('"');
+    let boundary = content_type.split(';').map(str::trim).find_map(|p| p.strip_prefix("boundary="))?.trim_matches('"');
     let delimiter = format!("--{boundary}").into_bytes();
     let mut parts = Vec::new();
     let mut rest = body;
@@ -102,12 +81,7 @@ pub fn parse_multipart(content_type: &str, body: &[u8]) -> Option<Vec<Part>> {
         let split = find(chunk, b"\r\n\r\n")?;
         let headers = std::str::from_utf8(&chunk[..split]).ok()?;
         let data = chunk[split + 4..].to_vec();
-        let mut part = Part {
-            name: String::new(),
-            filename: None,
-            content_type: None,
-            data,
-        };
+        let mut part = Part { name: String::new(), filename: None, content_type: None, data };
         for line in headers.split("\r\n") {
             let (key, value) = line.split_once(':')?;
             if key.eq_ignore_ascii_case("content-disposition") {
@@ -132,11 +106,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// `POST /upload-media/` (multipart: `conversation_id`, `file`, optional `caption`).
-pub async fn upload(
-    app: &App,
-    principal: &StaffPrincipal,
-    request: &Request,
-) -> Result<Response<Body>, HttpError> {
+pub async fn upload(app: &App, principal: &StaffPrincipal, request: &Request) -> Result<Response<Body>, HttpError> {
     let body = h::body_bytes(request);
     if body.len() > MAX_DIRECT_UPLOAD + 64 * 1024 {
         return Err(HttpError::new(413, "File too large"));
@@ -145,11 +115,7 @@ pub async fn upload(
     let parts = parse_multipart(content_type, body)
         .ok_or_else(|| HttpError::field("file", "Expected a multipart/form-data body."))?;
     let field = |name: &str| parts.iter().find(|p| p.name == name);
-    let text = |name: &str| {
-        field(name)
-            .and_then(|p| std::str::from_utf8(&p.data).ok())
-            .map(|s| s.trim().to_owned())
-    };
+    let text = |name: &str| field(name).and_then(|p| std::str::from_utf8(&p.data).ok()).map(|s| s.trim().to_owned());
     let conversation_id = text("conversation_id").and_then(|s| s.parse::<u64>().ok());
     let file = field("file").filter(|p| p.filename.is_some());
     let caption = text("caption").unwrap_or_default();
@@ -166,19 +132,10 @@ pub async fn upload(
     if file.data.len() > MAX_DIRECT_UPLOAD {
         return Err(HttpError::new(413, "File too large"));
     }
-    chat::conversation_for(app, principal, conversation_id, false)
-        .await
-        .map_err(|e: ChatError| e.http())?;
+    chat::conversation_for(app, principal, conversation_id, false).await.map_err(|e: ChatError| e.http())?;
     let filename = safe_name(file.filename.as_deref().unwrap_or("file"));
-    let mime = file
-        .content_type
-        .clone()
-        .unwrap_or_else(|| "application/octet-stream".into());
-    let key = format!(
-        "uploads/{}/{conversation_id}/{}/{filename}",
-        principal.hotel.id,
-        uuid::Uuid::new_v4().simple()
-    );
+    let mime = file.content_type.clone().unwrap_or_else(|| "application/octet-stream".into());
+    let key = format!("uploads/{}/{conversation_id}/{}/{filename}", principal.hotel.id, uuid::Uuid::new_v4().simple());
     app.s3
         .put_object()
         .bucket(bucket(app)?)
@@ -191,8 +148,7 @@ pub async fn upload(
             tracing::error!(error = %aws_sdk_s3::error::DisplayErrorContext(&e), "upload failed");
             HttpError::internal()
         })?;
-    let file_url =
-        crate::media::media_link(app, &key).unwrap_or_else(|| format!("/api/chat/media/{key}"));
+    let file_url = crate::media::media_link(app, &key).unwrap_or_else(|| format!("/api/chat/media/{key}"));
     Ok(h::json_response(
         201,
         &json!({
@@ -207,11 +163,7 @@ pub async fn upload(
 }
 
 /// `POST /media/upload-url/`.
-pub async fn upload_url(
-    app: &App,
-    principal: &StaffPrincipal,
-    request: &Request,
-) -> Result<Response<Body>, HttpError> {
+pub async fn upload_url(app: &App, principal: &StaffPrincipal, request: &Request) -> Result<Response<Body>, HttpError> {
     let body = h::json_object(request)?;
     let mut form = Form::new(&body);
     let conversation_id = form.id("conversation_id", true);
@@ -228,14 +180,10 @@ pub async fn upload_url(
         Some(_) => {}
     }
     form.finish()?;
-    let (Some(conversation_id), Some(filename), Some(content_type)) =
-        (conversation_id, filename, content_type)
-    else {
+    let (Some(conversation_id), Some(filename), Some(content_type)) = (conversation_id, filename, content_type) else {
         return Err(HttpError::new(400, "Invalid data"));
     };
-    chat::conversation_for(app, principal, conversation_id, false)
-        .await
-        .map_err(|e| e.http())?;
+    chat::conversation_for(app, principal, conversation_id, false).await.map_err(|e| e.http())?;
     let key = format!(
         "uploads/{}/{conversation_id}/{}/{}",
         principal.hotel.id,
@@ -251,8 +199,7 @@ pub async fn upload_url(
         .presigned(PresigningConfig::expires_in(PRESIGN_TTL).map_err(|_| HttpError::internal())?)
         .await
         .map_err(|_| HttpError::internal())?;
-    let file_url =
-        crate::media::media_link(app, &key).unwrap_or_else(|| format!("/api/chat/media/{key}"));
+    let file_url = crate::media::media_link(app, &key).unwrap_or_else(|| format!("/api/chat/media/{key}"));
     Ok(h::json_response(
         200,
         &json!({ "upload_url": presigned.uri(), "file_url": file_url, "key": key, "expires_in": PRESIGN_TTL.as_secs() }),
@@ -260,19 +207,13 @@ pub async fn upload_url(
 }
 
 /// `GET /media/{key}`: 302 to a presigned GET when the caller may see the media, else 404.
-pub async fn download(
-    app: &App,
-    principal: &StaffPrincipal,
-    key: &str,
-) -> Result<Response<Body>, HttpError> {
+pub async fn download(app: &App, principal: &StaffPrincipal, key: &str) -> Result<Response<Body>, HttpError> {
     let not_found = || HttpError::new(404, "Not found");
     let parts: Vec<&str> = key.split('/').collect();
     let allowed = match parts.as_slice() {
         ["uploads", hotel, conversation, _, _] if *hotel == principal.hotel.id => {
             let id = conversation.parse::<u64>().map_err(|_| not_found())?;
-            chat::conversation_for(app, principal, id, false)
-                .await
-                .is_ok()
+            chat::conversation_for(app, principal, id, false).await.is_ok()
         }
         ["whatsapp", hotel, _] => *hotel == principal.hotel.id,
         _ => false,
@@ -309,10 +250,7 @@ mod tests {
         assert_eq!(parts[1].filename.as_deref(), Some("a b.png"));
         assert_eq!(parts[1].data, b"\x89PNG");
         assert_eq!(parse_multipart("multipart/form-data", body), None);
-        assert_eq!(
-            parse_multipart("multipart/form-data; boundary=XyZ", b"garbage"),
-            None
-        );
+        assert_eq!(parse_multipart("multipart/form-data; boundary=XyZ", b"garbage"), None);
     }
 
     #[test]

@@ -26,9 +26,7 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
         let mut response = if request.method() == Method::OPTIONS {
             h::empty_response(204)
         } else {
-            route(app, &request)
-                .await
-                .unwrap_or_else(HttpError::into_response)
+            route(app, &request).await.unwrap_or_else(HttpError::into_response)
         };
         add_cors(app, origin.as_deref(), &mut response);
         tracing::info!(status = response.status().as_u16(), "answered");
@@ -42,10 +40,7 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
 fn segments(request: &Request) -> Vec<String> {
     let path = request.uri().path();
     let path = path.strip_prefix("/api/chat").unwrap_or(path);
-    path.split('/')
-        .filter(|s| !s.is_empty())
-        .map(percent_decode)
-        .collect()
+    path.split('/').filter(|s| !s.is_empty()).map(percent_decode).collect()
 }
 
 /// Decodes `%XX` escapes of a path segment (invalid escapes are kept as they are).
@@ -74,9 +69,7 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, HttpError
     let parts: Vec<&str> = segments.iter().map(String::as_str).collect();
     let method = request.method().clone();
     match (method, parts.as_slice()) {
-        (Method::GET, ["conversations"]) => {
-            conversations::list(app, &staff(app, request).await?, request).await
-        }
+        (Method::GET, ["conversations"]) => conversations::list(app, &staff(app, request).await?, request).await,
         (Method::GET, ["conversations", id]) => {
             conversations::detail(app, &staff(app, request).await?, id, request).await
         }
@@ -98,9 +91,7 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, HttpError
         (Method::POST, ["messages", "typing"]) => {
             conversations::typing(app, &staff(app, request).await?, request).await
         }
-        (Method::POST, ["messages", "send"]) => {
-            conversations::send(app, &staff(app, request).await?, request).await
-        }
+        (Method::POST, ["messages", "send"]) => conversations::send(app, &staff(app, request).await?, request).await,
         (Method::GET, ["guest", "conversation-type"]) => {
             admin::provisioner(app, request).await?;
             conversations::guest_conversation_type(app, request).await
@@ -110,12 +101,8 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, HttpError
         (Method::DELETE, ["admin", "staff", id]) => admin::deactivate_staff(app, request, id).await,
         (Method::PUT, ["admin", "guests", id]) => admin::put_guest(app, request, id).await,
         (Method::PUT, ["admin", "stays", id]) => admin::put_stay(app, request, id).await,
-        (Method::POST, ["upload-media"]) => {
-            media::upload(app, &staff(app, request).await?, request).await
-        }
-        (Method::POST, ["media", "upload-url"]) => {
-            media::upload_url(app, &staff(app, request).await?, request).await
-        }
+        (Method::POST, ["upload-media"]) => media::upload(app, &staff(app, request).await?, request).await,
+        (Method::POST, ["media", "upload-url"]) => media::upload_url(app, &staff(app, request).await?, request).await,
         (Method::GET, ["media", key @ ..]) if !key.is_empty() => {
             media::download(app, &staff(app, request).await?, &key.join("/")).await
         }
@@ -126,14 +113,9 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, HttpError
 /// Authenticates a staff JWT and checks the role is a chat role.
 pub async fn staff(app: &App, request: &Request) -> Result<StaffPrincipal, HttpError> {
     let token = auth::bearer(h::header(request, "authorization"));
-    let principal = auth::authenticate_staff(app.config.jwt.as_ref(), &app.store, token)
-        .await
-        .map_err(auth_error)?;
+    let principal = auth::authenticate_staff(app.config.jwt.as_ref(), &app.store, token).await.map_err(auth_error)?;
     if !principal.staff.has_chat_role() {
-        return Err(HttpError::new(
-            403,
-            "You do not have permission to perform this action.",
-        ));
+        return Err(HttpError::new(403, "You do not have permission to perform this action."));
     }
     Ok(principal)
 }
@@ -141,22 +123,19 @@ pub async fn staff(app: &App, request: &Request) -> Result<StaffPrincipal, HttpE
 /// The exact 401 bodies of CONTRACT §2.
 pub fn auth_error(err: StaffAuthError) -> HttpError {
     match err {
-        StaffAuthError::Missing => HttpError::with_body(
-            401,
-            json!({"detail": "Authentication credentials were not provided."}),
-        ),
+        StaffAuthError::Missing => {
+            HttpError::with_body(401, json!({"detail": "Authentication credentials were not provided."}))
+        }
         StaffAuthError::InvalidToken(_) => HttpError::with_body(
             401,
             json!({"detail": "Given token not valid for any token type", "code": "token_not_valid"}),
         ),
-        StaffAuthError::Inactive => HttpError::with_body(
-            401,
-            json!({"detail": "User is inactive", "code": "user_inactive"}),
-        ),
-        StaffAuthError::UnknownUser => HttpError::with_body(
-            401,
-            json!({"detail": "User not found", "code": "user_not_found"}),
-        ),
+        StaffAuthError::Inactive => {
+            HttpError::with_body(401, json!({"detail": "User is inactive", "code": "user_inactive"}))
+        }
+        StaffAuthError::UnknownUser => {
+            HttpError::with_body(401, json!({"detail": "User not found", "code": "user_not_found"}))
+        }
         StaffAuthError::NotConfigured | StaffAuthError::Store(_) => {
             tracing::error!(error = %err, "authentication failed");
             HttpError::internal()
@@ -168,27 +147,16 @@ pub fn auth_error(err: StaffAuthError) -> HttpError {
 fn add_cors(app: &App, origin: Option<&str>, response: &mut Response<Body>) {
     let Some(origin) = origin else { return };
     let allowed = &app.config.allowed_origins;
-    let allow = allowed
-        .iter()
-        .any(|o| o == "*" || o.eq_ignore_ascii_case(origin.trim_end_matches('/')));
+    let allow = allowed.iter().any(|o| o == "*" || o.eq_ignore_ascii_case(origin.trim_end_matches('/')));
     if !allow {
         return;
     }
     let headers = response.headers_mut();
     let value = |v: &str| HeaderValue::from_str(v).unwrap_or(HeaderValue::from_static(""));
     headers.insert("access-control-allow-origin", value(origin));
-    headers.insert(
-        "access-control-allow-methods",
-        HeaderValue::from_static("GET, POST, PUT, DELETE, OPTIONS"),
-    );
-    headers.insert(
-        "access-control-allow-headers",
-        HeaderValue::from_static("Authorization, Content-Type, X-Api-Key"),
-    );
-    headers.insert(
-        "access-control-expose-headers",
-        HeaderValue::from_static("X-Next-Cursor"),
-    );
+    headers.insert("access-control-allow-methods", HeaderValue::from_static("GET, POST, PUT, DELETE, OPTIONS"));
+    headers.insert("access-control-allow-headers", HeaderValue::from_static("Authorization, Content-Type, X-Api-Key"));
+    headers.insert("access-control-expose-headers", HeaderValue::from_static("X-Next-Cursor"));
     headers.insert("access-control-max-age", HeaderValue::from_static("600"));
     headers.insert("vary", HeaderValue::from_static("Origin"));
 }

@@ -18,7 +18,8 @@ use super::StoreError;
 pub type Item = HashMap<String, AttributeValue>;
 
 /// Attributes that belong to the table layout, not to the entity.
-const LAYOUT: [&str; 6] = ["pk", "sk", "gsi1pk", "gsi1sk", "expires_at", "entity"];
+/// (`expires_at` is kept: entities that carry their own expiry, like connections, read it back.)
+const LAYOUT: [&str; 4] = ["pk", "sk", "gsi1pk", "gsi1sk"];
 
 /// Serialises `entity` and adds the key attributes.
 pub fn to_item<T: Serialize>(entity: &T, keys: Keys) -> Result<Item, StoreError> {
@@ -26,22 +27,15 @@ pub fn to_item<T: Serialize>(entity: &T, keys: Keys) -> Result<Item, StoreError>
     let Value::Object(map) = value else {
         return Err(StoreError::Corrupt("entity is not an object".into()));
     };
-    let mut item: Item = map
-        .into_iter()
-        .filter(|(_, v)| !v.is_null())
-        .map(|(k, v)| (k, to_attr(v)))
-        .collect();
+    let mut item: Item = map.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, to_attr(v))).collect();
     keys.apply(&mut item);
     Ok(item)
 }
 
 /// Reads an entity back, ignoring the layout attributes.
 pub fn from_item<T: DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
-    let map: Map<String, Value> = item
-        .iter()
-        .filter(|(k, _)| !LAYOUT.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), from_attr(v)))
-        .collect();
+    let map: Map<String, Value> =
+        item.iter().filter(|(k, _)| !LAYOUT.contains(&k.as_str())).map(|(k, v)| (k.clone(), from_attr(v))).collect();
     serde_json::from_value(Value::Object(map)).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
@@ -61,11 +55,7 @@ pub struct Keys {
 impl Keys {
     /// Keys of an item that lives only in the base table.
     pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
-        Keys {
-            pk: pk.into(),
-            sk: sk.into(),
-            ..Keys::default()
-        }
+        Keys { pk: pk.into(), sk: sk.into(), ..Keys::default() }
     }
 
     /// Adds a GSI1 entry.
@@ -109,9 +99,7 @@ pub fn to_attr(value: Value) -> AttributeValue {
         Value::Number(n) => AttributeValue::N(n.to_string()),
         Value::String(s) => AttributeValue::S(s),
         Value::Array(items) => AttributeValue::L(items.into_iter().map(to_attr).collect()),
-        Value::Object(map) => {
-            AttributeValue::M(map.into_iter().map(|(k, v)| (k, to_attr(v))).collect())
-        }
+        Value::Object(map) => AttributeValue::M(map.into_iter().map(|(k, v)| (k, to_attr(v))).collect()),
     }
 }
 
@@ -122,12 +110,8 @@ pub fn from_attr(attr: &AttributeValue) -> Value {
         AttributeValue::N(n) => parse_number(n),
         AttributeValue::Bool(b) => Value::Bool(*b),
         AttributeValue::L(items) => Value::Array(items.iter().map(from_attr).collect()),
-        AttributeValue::M(map) => {
-            Value::Object(map.iter().map(|(k, v)| (k.clone(), from_attr(v))).collect())
-        }
-        AttributeValue::Ss(items) => {
-            Value::Array(items.iter().map(|s| Value::String(s.clone())).collect())
-        }
+        AttributeValue::M(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), from_attr(v))).collect()),
+        AttributeValue::Ss(items) => Value::Array(items.iter().map(|s| Value::String(s.clone())).collect()),
         AttributeValue::Ns(items) => Value::Array(items.iter().map(|n| parse_number(n)).collect()),
         _ => Value::Null,
     }
@@ -139,10 +123,7 @@ fn parse_number(raw: &str) -> Value {
     } else if let Ok(u) = raw.parse::<u64>() {
         Value::Number(u.into())
     } else {
-        raw.parse::<f64>()
-            .ok()
-            .and_then(Number::from_f64)
-            .map_or(Value::Null, Value::Number)
+        raw.parse::<f64>().ok().and_then(Number::from_f64).map_or(Value::Null, Value::Number)
     }
 }
 
@@ -158,16 +139,12 @@ pub fn n(value: impl ToString) -> AttributeValue {
 
 /// Reads a string attribute.
 pub fn get_s<'a>(item: &'a Item, key: &str) -> Option<&'a str> {
-    item.get(key)
-        .and_then(|v| v.as_s().ok())
-        .map(String::as_str)
+    item.get(key).and_then(|v| v.as_s().ok()).map(String::as_str)
 }
 
 /// Reads an unsigned number attribute.
 pub fn get_u64(item: &Item, key: &str) -> Option<u64> {
-    item.get(key)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|n| n.parse().ok())
+    item.get(key).and_then(|v| v.as_n().ok()).and_then(|n| n.parse().ok())
 }
 
 #[cfg(test)]
@@ -213,9 +190,6 @@ mod tests {
     #[test]
     fn corrupt_items_are_errors_not_panics() {
         let item = HashMap::from([("id".to_owned(), s("not a number"))]);
-        assert!(matches!(
-            from_item::<Sample>(&item),
-            Err(StoreError::Corrupt(_))
-        ));
+        assert!(matches!(from_item::<Sample>(&item), Err(StoreError::Corrupt(_))));
     }
 }

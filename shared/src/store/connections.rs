@@ -55,17 +55,12 @@ impl Store {
             &[],
         )?];
         for partition in index_partitions(connection) {
-            let item = codec::to_item(
-                &reference,
-                Keys::new(partition, index_key.clone()).expires(expiry),
-            )?;
+            let item = codec::to_item(&reference, Keys::new(partition, index_key.clone()).expires(expiry))?;
             tx.push(self.put(item, None, &[])?);
         }
         match self.transact(tx).await {
             Ok(()) => Ok(()),
-            Err(TxError::Conditions(_)) => {
-                Err(StoreError::Conflict("connection id already stored".into()))
-            }
+            Err(TxError::Conditions(_)) => Err(StoreError::Conflict("connection id already stored".into())),
             Err(TxError::Store(e)) => Err(e),
         }
     }
@@ -123,19 +118,12 @@ impl Store {
     }
 
     /// Sockets listening to a department of a hotel.
-    pub async fn listeners(
-        &self,
-        hotel_id: &str,
-        department: Department,
-    ) -> Result<Vec<ListenerRef>, StoreError> {
+    pub async fn listeners(&self, hotel_id: &str, department: Department) -> Result<Vec<ListenerRef>, StoreError> {
         self.live_refs(&keys::listeners(hotel_id, department)).await
     }
 
     /// Sockets of a guest.
-    pub async fn guest_connections(
-        &self,
-        guest_id: GuestId,
-    ) -> Result<Vec<ListenerRef>, StoreError> {
+    pub async fn guest_connections(&self, guest_id: GuestId) -> Result<Vec<ListenerRef>, StoreError> {
         self.live_refs(&keys::guest_connections(guest_id)).await
     }
 
@@ -145,19 +133,12 @@ impl Store {
     }
 
     /// Sockets subscribed to a conversation.
-    pub async fn subscribers(
-        &self,
-        conversation: ConversationId,
-    ) -> Result<Vec<ListenerRef>, StoreError> {
+    pub async fn subscribers(&self, conversation: ConversationId) -> Result<Vec<ListenerRef>, StoreError> {
         self.live_refs(&keys::subscribers(conversation)).await
     }
 
     /// Subscribes a socket to a conversation outside its departments.
-    pub async fn subscribe(
-        &self,
-        connection: &Connection,
-        conversation: ConversationId,
-    ) -> Result<(), StoreError> {
+    pub async fn subscribe(&self, connection: &Connection, conversation: ConversationId) -> Result<(), StoreError> {
         let reference = ListenerRef {
             connection_id: connection.connection_id.clone(),
             kind: connection.kind,
@@ -168,19 +149,12 @@ impl Store {
         let expiry = Some(connection.expires_at);
         let marker = codec::to_item(
             &serde_json::json!({ "conversation_id": conversation }),
-            Keys::new(
-                keys::connection(&connection.connection_id),
-                keys::connection_subscription(conversation),
-            )
-            .expires(expiry),
+            Keys::new(keys::connection(&connection.connection_id), keys::connection_subscription(conversation))
+                .expires(expiry),
         )?;
         let index = codec::to_item(
             &reference,
-            Keys::new(
-                keys::subscribers(conversation),
-                keys::connection_ref(&connection.connection_id),
-            )
-            .expires(expiry),
+            Keys::new(keys::subscribers(conversation), keys::connection_ref(&connection.connection_id)).expires(expiry),
         )?;
         let tx = vec![
             self.put(marker, None, &[])?,
@@ -195,24 +169,10 @@ impl Store {
     }
 
     /// Removes a subscription (no error when there was none).
-    pub async fn unsubscribe(
-        &self,
-        connection_id: &str,
-        conversation: ConversationId,
-    ) -> Result<(), StoreError> {
+    pub async fn unsubscribe(&self, connection_id: &str, conversation: ConversationId) -> Result<(), StoreError> {
         let tx = vec![
-            self.delete(
-                &keys::connection(connection_id),
-                &keys::connection_subscription(conversation),
-                None,
-                &[],
-            )?,
-            self.delete(
-                &keys::subscribers(conversation),
-                &keys::connection_ref(connection_id),
-                None,
-                &[],
-            )?,
+            self.delete(&keys::connection(connection_id), &keys::connection_subscription(conversation), None, &[])?,
+            self.delete(&keys::subscribers(conversation), &keys::connection_ref(connection_id), None, &[])?,
         ];
         match self.transact(tx).await {
             Ok(()) | Err(TxError::Conditions(_)) => Ok(()),
@@ -238,12 +198,8 @@ impl Store {
 fn index_partitions(connection: &Connection) -> Vec<String> {
     let mut partitions: Vec<String> = match connection.kind {
         ConnectionKind::Staff => {
-            let departments: BTreeSet<Department> =
-                connection.departments.iter().copied().collect();
-            departments
-                .into_iter()
-                .map(|d| keys::listeners(&connection.hotel_id, d))
-                .collect()
+            let departments: BTreeSet<Department> = connection.departments.iter().copied().collect();
+            departments.into_iter().map(|d| keys::listeners(&connection.hotel_id, d)).collect()
         }
         ConnectionKind::Guest => Vec::new(),
     };
@@ -253,12 +209,7 @@ fn index_partitions(connection: &Connection) -> Vec<String> {
     if let Some(guest) = connection.guest_id {
         partitions.push(keys::guest_connections(guest));
     }
-    partitions.extend(
-        connection
-            .subscriptions
-            .iter()
-            .map(|c| keys::subscribers(*c)),
-    );
+    partitions.extend(connection.subscriptions.iter().map(|c| keys::subscribers(*c)));
     partitions
 }
 

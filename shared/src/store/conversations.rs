@@ -20,8 +20,8 @@ use super::keys::{self, MESSAGE_ID_STRIDE, PROFILE};
 use super::{MAX_ATTEMPTS, NEW_ITEM, Store, StoreError, TxError, UpdateSpec};
 use crate::department::Department;
 use crate::model::{
-    Conversation, ConversationId, ConversationStatus, ConversationType, DeliveryStatus, Guest,
-    Message, MessageId, MessageType, SenderType, StaffId,
+    Conversation, ConversationId, ConversationStatus, ConversationType, DeliveryStatus, Guest, Message, MessageId,
+    MessageType, SenderType, StaffId,
 };
 
 /// Longest `last_message_preview` (CONTRACT §1).
@@ -81,12 +81,7 @@ impl NewMessage {
         text.chars().take(PREVIEW_CHARS).collect()
     }
 
-    fn into_message(
-        self,
-        id: MessageId,
-        conversation_id: ConversationId,
-        now: DateTime<Utc>,
-    ) -> Message {
+    fn into_message(self, id: MessageId, conversation_id: ConversationId, now: DateTime<Utc>) -> Message {
         Message {
             id,
             conversation_id,
@@ -197,20 +192,13 @@ pub enum TransferError {
 
 impl Store {
     /// Reads a conversation.
-    pub async fn get_conversation(
-        &self,
-        id: ConversationId,
-    ) -> Result<Option<Conversation>, StoreError> {
+    pub async fn get_conversation(&self, id: ConversationId) -> Result<Option<Conversation>, StoreError> {
         self.get_entity(&keys::conversation(id), PROFILE).await
     }
 
     /// Reads a stored idempotency record.
-    pub async fn provider_message(
-        &self,
-        provider_id: &str,
-    ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        self.get_entity(&keys::provider_message(provider_id), PROFILE)
-            .await
+    pub async fn provider_message(&self, provider_id: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
+        self.get_entity(&keys::provider_message(provider_id), PROFILE).await
     }
 
     /// Allocates a conversation id (one counter write per *conversation*, never per message).
@@ -247,18 +235,10 @@ impl Store {
             return Ok(AppendOutcome::Duplicate(record));
         }
         for _ in 0..MAX_ATTEMPTS {
-            let lock = self
-                .get(&keys::guest(guest.id), &keys::active_lock(department))
-                .await?;
-            let attempt = match lock
-                .as_ref()
-                .and_then(|l| codec::get_u64(l, "conversation_id"))
-            {
+            let lock = self.get(&keys::guest(guest.id), &keys::active_lock(department)).await?;
+            let attempt = match lock.as_ref().and_then(|l| codec::get_u64(l, "conversation_id")) {
                 Some(id) => self.try_append(id, Some(guest), &message, now).await,
-                None => {
-                    self.try_create(guest, department, new_type, &message, now)
-                        .await
-                }
+                None => self.try_create(guest, department, new_type, &message, now).await,
             };
             match attempt {
                 // Closed or created concurrently: look at the lock again.
@@ -280,19 +260,13 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<AppendOutcome, StoreError> {
         let guest = if message.sender_type == SenderType::Guest {
-            let conversation = self
-                .get_conversation(conversation_id)
-                .await?
-                .ok_or(StoreError::NotFound)?;
+            let conversation = self.get_conversation(conversation_id).await?.ok_or(StoreError::NotFound)?;
             self.get_guest(conversation.guest_id).await?
         } else {
             None
         };
         for _ in 0..MAX_ATTEMPTS {
-            match self
-                .try_append(conversation_id, guest.as_ref(), &message, now)
-                .await
-            {
+            match self.try_append(conversation_id, guest.as_ref(), &message, now).await {
                 Ok(appended) => return Ok(AppendOutcome::Stored(Box::new(appended))),
                 Err(Attempt::Retry) => continue,
                 Err(Attempt::Closed) => return Err(StoreError::ConversationClosed),
@@ -305,14 +279,8 @@ impl Store {
     }
 
     async fn duplicate_of(&self, message: &NewMessage) -> Result<AppendOutcome, StoreError> {
-        let pmid = message
-            .provider_message_id
-            .as_deref()
-            .ok_or(StoreError::Contention)?;
-        let record = self
-            .provider_message(pmid)
-            .await?
-            .ok_or(StoreError::Contention)?;
+        let pmid = message.provider_message_id.as_deref().ok_or(StoreError::Contention)?;
+        let record = self.provider_message(pmid).await?.ok_or(StoreError::Contention)?;
         Ok(AppendOutcome::Duplicate(record))
     }
 
@@ -324,25 +292,16 @@ impl Store {
         message: &NewMessage,
         now: DateTime<Utc>,
     ) -> Result<Appended, Attempt> {
-        let mut conversation = self
-            .get_conversation(conversation_id)
-            .await?
-            .ok_or(Attempt::Missing)?;
+        let mut conversation = self.get_conversation(conversation_id).await?.ok_or(Attempt::Missing)?;
         if conversation.status != ConversationStatus::Active {
             return Err(Attempt::Closed);
         }
         let previous = conversation.msg_seq;
         let seq = previous + 1;
         if seq >= MESSAGE_ID_STRIDE {
-            return Err(Attempt::Failed(StoreError::Conflict(
-                "conversation is full".into(),
-            )));
+            return Err(Attempt::Failed(StoreError::Conflict("conversation is full".into())));
         }
-        let stored = message.clone().into_message(
-            conversation.id * MESSAGE_ID_STRIDE + seq,
-            conversation.id,
-            now,
-        );
+        let stored = message.clone().into_message(conversation.id * MESSAGE_ID_STRIDE + seq, conversation.id, now);
         let from_guest = message.sender_type == SenderType::Guest;
         conversation.msg_seq = seq;
         conversation.last_message_at = now;
@@ -359,10 +318,7 @@ impl Store {
             (":prev", codec::n(previous)),
             (":at", codec::s(crate::clock::iso(now))),
             (":preview", codec::s(&conversation.last_message_preview)),
-            (
-                ":order",
-                codec::s(keys::conversation_order(now, conversation.id)),
-            ),
+            (":order", codec::s(keys::conversation_order(now, conversation.id))),
             (":zero", codec::n(0)),
             (":unread", codec::n(u64::from(from_guest))),
             (":active", codec::s(ConversationStatus::Active.as_str())),
@@ -387,11 +343,7 @@ impl Store {
         let pmid_index = self.push_idempotency(&mut tx, &stored, &conversation, false, expiry)?;
         self.push_guest_touch(&mut tx, guest, from_guest, now)?;
         match self.transact(tx).await {
-            Ok(()) => Ok(Appended {
-                conversation,
-                message: stored,
-                created: false,
-            }),
+            Ok(()) => Ok(Appended { conversation, message: stored, created: false }),
             Err(TxError::Conditions(failed)) if pmid_index.is_some_and(|i| failed.contains(&i)) => {
                 Err(Attempt::Duplicate)
             }
@@ -433,31 +385,17 @@ impl Store {
             created_at: now,
             updated_at: now,
         };
-        let stored = message
-            .clone()
-            .into_message(id * MESSAGE_ID_STRIDE + 1, id, now);
+        let stored = message.clone().into_message(id * MESSAGE_ID_STRIDE + 1, id, now);
         let expiry = self.retention_expiry(now);
         let mut tx = vec![
-            self.put(
-                self.conversation_item(&conversation, expiry)?,
-                Some(NEW_ITEM),
-                &[],
-            )?,
-            self.put(
-                self.lock_item(guest.id, department, id)?,
-                Some(NEW_ITEM),
-                &[],
-            )?,
+            self.put(self.conversation_item(&conversation, expiry)?, Some(NEW_ITEM), &[])?,
+            self.put(self.lock_item(guest.id, department, id)?, Some(NEW_ITEM), &[])?,
             self.put(self.message_item(&stored, expiry)?, Some(NEW_ITEM), &[])?,
         ];
         let pmid_index = self.push_idempotency(&mut tx, &stored, &conversation, true, expiry)?;
         self.push_guest_touch(&mut tx, Some(guest), from_guest, now)?;
         match self.transact(tx).await {
-            Ok(()) => Ok(Appended {
-                conversation,
-                message: stored,
-                created: true,
-            }),
+            Ok(()) => Ok(Appended { conversation, message: stored, created: true }),
             Err(TxError::Conditions(failed)) if pmid_index.is_some_and(|i| failed.contains(&i)) => {
                 Err(Attempt::Duplicate)
             }
@@ -476,13 +414,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(Conversation, bool), StoreError> {
         for _ in 0..MAX_ATTEMPTS {
-            let lock = self
-                .get(&keys::guest(guest.id), &keys::active_lock(department))
-                .await?;
-            if let Some(id) = lock
-                .as_ref()
-                .and_then(|l| codec::get_u64(l, "conversation_id"))
-            {
+            let lock = self.get(&keys::guest(guest.id), &keys::active_lock(department)).await?;
+            if let Some(id) = lock.as_ref().and_then(|l| codec::get_u64(l, "conversation_id")) {
                 match self.get_conversation(id).await? {
                     Some(c) if c.status == ConversationStatus::Active => return Ok((c, false)),
                     _ => continue,
@@ -506,16 +439,8 @@ impl Store {
             };
             let expiry = self.retention_expiry(now);
             let tx = vec![
-                self.put(
-                    self.conversation_item(&conversation, expiry)?,
-                    Some(NEW_ITEM),
-                    &[],
-                )?,
-                self.put(
-                    self.lock_item(guest.id, department, id)?,
-                    Some(NEW_ITEM),
-                    &[],
-                )?,
+                self.put(self.conversation_item(&conversation, expiry)?, Some(NEW_ITEM), &[])?,
+                self.put(self.lock_item(guest.id, department, id)?, Some(NEW_ITEM), &[])?,
             ];
             match self.transact(tx).await {
                 Ok(()) => return Ok((conversation, true)),
@@ -532,10 +457,7 @@ impl Store {
         id: ConversationId,
         now: DateTime<Utc>,
     ) -> Result<(Conversation, bool), StoreError> {
-        let mut conversation = self
-            .get_conversation(id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let mut conversation = self.get_conversation(id).await?.ok_or(StoreError::NotFound)?;
         if conversation.status != ConversationStatus::Active {
             return Ok((conversation, false));
         }
@@ -578,10 +500,7 @@ impl Store {
                 Ok((conversation, true))
             }
             Err(TxError::Conditions(_)) => {
-                let current = self
-                    .get_conversation(id)
-                    .await?
-                    .ok_or(StoreError::NotFound)?;
+                let current = self.get_conversation(id).await?.ok_or(StoreError::NotFound)?;
                 Ok((current, false))
             }
             Err(TxError::Store(e)) => Err(e),
@@ -597,18 +516,13 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Appended, TransferError> {
         for _ in 0..MAX_ATTEMPTS {
-            let mut conversation = self
-                .get_conversation(id)
-                .await?
-                .ok_or(StoreError::NotFound)?;
+            let mut conversation = self.get_conversation(id).await?.ok_or(StoreError::NotFound)?;
             if conversation.status != ConversationStatus::Active {
                 return Err(StoreError::ConversationClosed.into());
             }
             let from = conversation.department;
             let seq = conversation.msg_seq + 1;
-            let stored = note
-                .clone()
-                .into_message(id * MESSAGE_ID_STRIDE + seq, id, now);
+            let stored = note.clone().into_message(id * MESSAGE_ID_STRIDE + seq, id, now);
             let expiry = self.retention_expiry(now);
             let values = [
                 (":to", codec::s(to.as_str())),
@@ -618,14 +532,7 @@ impl Store {
                 (":at", codec::s(crate::clock::iso(now))),
                 (":preview", codec::s(note.preview())),
                 (":order", codec::s(keys::conversation_order(now, id))),
-                (
-                    ":list",
-                    codec::s(keys::conversation_list(
-                        &conversation.hotel_id,
-                        to,
-                        ConversationStatus::Active,
-                    )),
-                ),
+                (":list", codec::s(keys::conversation_list(&conversation.hotel_id, to, ConversationStatus::Active))),
                 (":active", codec::s(ConversationStatus::Active.as_str())),
             ];
             let lock_values = [(":id", codec::n(id))];
@@ -659,20 +566,11 @@ impl Store {
                     conversation.last_message_at = now;
                     conversation.last_message_preview = note.preview();
                     conversation.updated_at = now;
-                    return Ok(Appended {
-                        conversation,
-                        message: stored,
-                        created: false,
-                    });
+                    return Ok(Appended { conversation, message: stored, created: false });
                 }
                 Err(TxError::Conditions(failed)) if failed.contains(&2) => {
-                    let busy = self
-                        .get(&keys::guest(conversation.guest_id), &keys::active_lock(to))
-                        .await?;
-                    match busy
-                        .as_ref()
-                        .and_then(|l| codec::get_u64(l, "conversation_id"))
-                    {
+                    let busy = self.get(&keys::guest(conversation.guest_id), &keys::active_lock(to)).await?;
+                    match busy.as_ref().and_then(|l| codec::get_u64(l, "conversation_id")) {
                         Some(other) => return Err(TransferError::TargetBusy(other)),
                         None => continue,
                     }
@@ -692,10 +590,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Conversation, StoreError> {
         let (expression, mut values) = match staff {
-            Some(staff) => (
-                "SET assigned_to = :staff, updated_at = :at",
-                vec![(":staff", codec::s(staff))],
-            ),
+            Some(staff) => ("SET assigned_to = :staff, updated_at = :at", vec![(":staff", codec::s(staff))]),
             None => ("SET updated_at = :at REMOVE assigned_to", Vec::new()),
         };
         values.push((":at", codec::s(crate::clock::iso(now))));
@@ -727,12 +622,8 @@ impl Store {
         let limit = limit.clamp(1, 500);
         let (low, high, forward) = match direction {
             PageDirection::Latest => (keys::message(0), keys::message(LAST_MESSAGE_KEY), false),
-            PageDirection::Before(id) => {
-                (keys::message(0), keys::message(id.saturating_sub(1)), false)
-            }
-            PageDirection::After(id) => {
-                (keys::message(id + 1), keys::message(LAST_MESSAGE_KEY), true)
-            }
+            PageDirection::Before(id) => (keys::message(0), keys::message(id.saturating_sub(1)), false),
+            PageDirection::After(id) => (keys::message(id + 1), keys::message(LAST_MESSAGE_KEY), true),
         };
         let out = self
             .client
@@ -749,11 +640,7 @@ impl Store {
             .await?;
         let items = out.items.unwrap_or_default();
         let has_more = items.len() > limit;
-        let mut messages = items
-            .iter()
-            .take(limit)
-            .map(codec::from_item::<Message>)
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut messages = items.iter().take(limit).map(codec::from_item::<Message>).collect::<Result<Vec<_>, _>>()?;
         if !forward {
             messages.reverse();
         }
@@ -761,15 +648,8 @@ impl Store {
     }
 
     /// The newest message of a conversation.
-    pub async fn last_message(
-        &self,
-        conversation_id: ConversationId,
-    ) -> Result<Option<Message>, StoreError> {
-        Ok(self
-            .messages(conversation_id, PageDirection::Latest, 1)
-            .await?
-            .messages
-            .pop())
+    pub async fn last_message(&self, conversation_id: ConversationId) -> Result<Option<Message>, StoreError> {
+        Ok(self.messages(conversation_id, PageDirection::Latest, 1).await?.messages.pop())
     }
 
     /// Reads one message.
@@ -778,8 +658,7 @@ impl Store {
         conversation_id: ConversationId,
         id: MessageId,
     ) -> Result<Option<Message>, StoreError> {
-        self.get_entity(&keys::conversation(conversation_id), &keys::message(id))
-            .await
+        self.get_entity(&keys::conversation(conversation_id), &keys::message(id)).await
     }
 
     /// Marks unread guest messages read (all of them, or those in `only`); returns the ids that
@@ -810,14 +689,9 @@ impl Store {
                 .client
                 .update_item()
                 .table_name(&self.table)
-                .set_key(Some(Keys::key(
-                    &keys::conversation(conversation_id),
-                    &keys::message(id),
-                )))
+                .set_key(Some(Keys::key(&keys::conversation(conversation_id), &keys::message(id))))
                 .update_expression("SET is_read = :yes, read_at = :at, updated_at = :at")
-                .condition_expression(
-                    "attribute_exists(pk) AND sender_type = :guest AND is_read = :no",
-                )
+                .condition_expression("attribute_exists(pk) AND sender_type = :guest AND is_read = :no")
                 .expression_attribute_values(":yes", AttributeValue::Bool(true))
                 .expression_attribute_values(":no", AttributeValue::Bool(false))
                 .expression_attribute_values(":guest", codec::s("guest"))
@@ -835,10 +709,7 @@ impl Store {
                 .client
                 .update_item()
                 .table_name(&self.table)
-                .set_key(Some(Keys::key(
-                    &keys::conversation(conversation_id),
-                    PROFILE,
-                )))
+                .set_key(Some(Keys::key(&keys::conversation(conversation_id), PROFILE)))
                 .update_expression("SET unread_count = unread_count - :k")
                 .condition_expression("unread_count >= :k")
                 .expression_attribute_values(":k", codec::n(marked.len()))
@@ -850,10 +721,7 @@ impl Store {
                     self.client
                         .update_item()
                         .table_name(&self.table)
-                        .set_key(Some(Keys::key(
-                            &keys::conversation(conversation_id),
-                            PROFILE,
-                        )))
+                        .set_key(Some(Keys::key(&keys::conversation(conversation_id), PROFILE)))
                         .update_expression("SET unread_count = :zero")
                         .expression_attribute_values(":zero", codec::n(0))
                         .send()
@@ -875,8 +743,7 @@ impl Store {
         provider_id: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Option<Message>, StoreError> {
-        let mut expression =
-            "SET delivery_status = :status, delivery_rank = :rank, updated_at = :at".to_owned();
+        let mut expression = "SET delivery_status = :status, delivery_rank = :rank, updated_at = :at".to_owned();
         let mut values = vec![
             (":status", codec::s(status.as_str())),
             (":rank", codec::n(status.rank())),
@@ -911,21 +778,9 @@ impl Store {
     }
 
     /// Remembers the provider id of an outbound message so status webhooks find it.
-    pub async fn remember_outbound(
-        &self,
-        provider_id: &str,
-        record: &IdempotencyRecord,
-    ) -> Result<(), StoreError> {
-        let item = codec::to_item(
-            record,
-            Keys::new(keys::provider_message(provider_id), PROFILE),
-        )?;
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await?;
+    pub async fn remember_outbound(&self, provider_id: &str, record: &IdempotencyRecord) -> Result<(), StoreError> {
+        let item = codec::to_item(record, Keys::new(keys::provider_message(provider_id), PROFILE))?;
+        self.client.put_item().table_name(&self.table).set_item(Some(item)).send().await?;
         Ok(())
     }
 
@@ -945,10 +800,7 @@ impl Store {
         self.client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(Keys::key(
-                &keys::conversation(conversation_id),
-                &keys::participant(staff_id),
-            )))
+            .set_key(Some(Keys::key(&keys::conversation(conversation_id), &keys::participant(staff_id))))
             .update_expression(expression)
             .expression_attribute_values(":at", codec::s(crate::clock::iso(now)))
             .expression_attribute_values(":yes", AttributeValue::Bool(true))
@@ -964,11 +816,7 @@ impl Store {
         &self,
         conversation_id: ConversationId,
     ) -> Result<Vec<crate::model::Participant>, StoreError> {
-        self.query_prefix(&keys::conversation(conversation_id), "PART#")
-            .await?
-            .iter()
-            .map(codec::from_item)
-            .collect()
+        self.query_prefix(&keys::conversation(conversation_id), "PART#").await?.iter().map(codec::from_item).collect()
     }
 
     /// Conversations of a hotel in some departments and statuses, newest activity first.
@@ -1015,31 +863,16 @@ impl Store {
         rows.sort_by(|a, b| b.0.cmp(&a.0));
         let more = rows.len() > limit;
         rows.truncate(limit);
-        let next_cursor = if more {
-            rows.last().map(|(order, _)| order.clone())
-        } else {
-            None
-        };
-        Ok(ConversationPage {
-            conversations: rows.into_iter().map(|(_, c)| c).collect(),
-            next_cursor,
-        })
+        let next_cursor = if more { rows.last().map(|(order, _)| order.clone()) } else { None };
+        Ok(ConversationPage { conversations: rows.into_iter().map(|(_, c)| c).collect(), next_cursor })
     }
 
-    fn conversation_item(
-        &self,
-        conversation: &Conversation,
-        expiry: Option<i64>,
-    ) -> Result<Item, StoreError> {
+    fn conversation_item(&self, conversation: &Conversation, expiry: Option<i64>) -> Result<Item, StoreError> {
         codec::to_item(
             conversation,
             Keys::new(keys::conversation(conversation.id), PROFILE)
                 .gsi1(
-                    keys::conversation_list(
-                        &conversation.hotel_id,
-                        conversation.department,
-                        conversation.status,
-                    ),
+                    keys::conversation_list(&conversation.hotel_id, conversation.department, conversation.status),
                     keys::conversation_order(conversation.last_message_at, conversation.id),
                 )
                 .expires(expiry),
@@ -1049,11 +882,7 @@ impl Store {
     fn message_item(&self, message: &Message, expiry: Option<i64>) -> Result<Item, StoreError> {
         let mut item = codec::to_item(
             message,
-            Keys::new(
-                keys::conversation(message.conversation_id),
-                keys::message(message.id),
-            )
-            .expires(expiry),
+            Keys::new(keys::conversation(message.conversation_id), keys::message(message.id)).expires(expiry),
         )?;
         if let Some(status) = message.delivery_status {
             item.insert("delivery_rank".into(), codec::n(status.rank()));
@@ -1061,12 +890,7 @@ impl Store {
         Ok(item)
     }
 
-    fn lock_item(
-        &self,
-        guest: u64,
-        department: Department,
-        conversation: ConversationId,
-    ) -> Result<Item, StoreError> {
+    fn lock_item(&self, guest: u64, department: Department, conversation: ConversationId) -> Result<Item, StoreError> {
         codec::to_item(
             &serde_json::json!({ "conversation_id": conversation, "department": department.as_str() }),
             Keys::new(keys::guest(guest), keys::active_lock(department)),
@@ -1092,10 +916,7 @@ impl Store {
             conversation_type: conversation.conversation_type,
             conversation_created: created,
         };
-        let item = codec::to_item(
-            &record,
-            Keys::new(keys::provider_message(pmid), PROFILE).expires(expiry),
-        )?;
+        let item = codec::to_item(&record, Keys::new(keys::provider_message(pmid), PROFILE).expires(expiry))?;
         tx.push(self.put(item, Some(NEW_ITEM), &[])?);
         Ok(Some(tx.len() - 1))
     }
@@ -1150,7 +971,5 @@ pub(super) fn is_condition_failure<E, R>(err: &aws_sdk_dynamodb::error::SdkError
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
 {
-    err.as_service_error()
-        .and_then(|e| e.code())
-        .is_some_and(|code| code == "ConditionalCheckFailedException")
+    err.as_service_error().and_then(|e| e.code()).is_some_and(|code| code == "ConditionalCheckFailedException")
 }

@@ -31,10 +31,7 @@ impl GuestRecord {
 
     /// The active conversation in `department`, if any.
     pub fn active_conversation(&self, department: Department) -> Option<ConversationId> {
-        self.active
-            .iter()
-            .find(|(d, _)| *d == department)
-            .map(|(_, id)| *id)
+        self.active.iter().find(|(d, _)| *d == department).map(|(_, id)| *id)
     }
 }
 
@@ -42,14 +39,8 @@ impl Store {
     /// Creates or replaces a hotel; `true` when it was created.
     pub async fn put_hotel(&self, hotel: &Hotel) -> Result<bool, StoreError> {
         let old: Option<Hotel> = self.get_entity(&keys::hotel(&hotel.id), PROFILE).await?;
-        let mut tx = vec![self.put(
-            codec::to_item(hotel, Keys::new(keys::hotel(&hotel.id), PROFILE))?,
-            None,
-            &[],
-        )?];
-        let old_phone = old
-            .as_ref()
-            .and_then(|h| h.whatsapp_phone_number_id.clone());
+        let mut tx = vec![self.put(codec::to_item(hotel, Keys::new(keys::hotel(&hotel.id), PROFILE))?, None, &[])?];
+        let old_phone = old.as_ref().and_then(|h| h.whatsapp_phone_number_id.clone());
         if old_phone != hotel.whatsapp_phone_number_id
             && let Some(old_phone) = old_phone
         {
@@ -68,9 +59,9 @@ impl Store {
         }
         match self.transact(tx).await {
             Ok(()) => Ok(old.is_none()),
-            Err(TxError::Conditions(failed)) if !failed.is_empty() => Err(StoreError::Conflict(
-                "whatsapp_phone_number_id already belongs to another hotel".into(),
-            )),
+            Err(TxError::Conditions(failed)) if !failed.is_empty() => {
+                Err(StoreError::Conflict("whatsapp_phone_number_id already belongs to another hotel".into()))
+            }
             Err(TxError::Conditions(_)) => Err(StoreError::Contention),
             Err(TxError::Store(e)) => Err(e),
         }
@@ -82,14 +73,8 @@ impl Store {
     }
 
     /// Finds the hotel that owns a WhatsApp phone number id (routes Meta webhooks).
-    pub async fn hotel_by_phone_number_id(
-        &self,
-        phone_number_id: &str,
-    ) -> Result<Option<Hotel>, StoreError> {
-        let Some(pointer) = self
-            .get(&keys::hotel_phone(phone_number_id), PROFILE)
-            .await?
-        else {
+    pub async fn hotel_by_phone_number_id(&self, phone_number_id: &str) -> Result<Option<Hotel>, StoreError> {
+        let Some(pointer) = self.get(&keys::hotel_phone(phone_number_id), PROFILE).await? else {
             return Ok(None);
         };
         match codec::get_s(&pointer, "hotel_id") {
@@ -104,10 +89,7 @@ impl Store {
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(codec::to_item(
-                staff,
-                Keys::new(keys::staff(&staff.user_id), PROFILE),
-            )?))
+            .set_item(Some(codec::to_item(staff, Keys::new(keys::staff(&staff.user_id), PROFILE))?))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
             .send()
             .await?;
@@ -128,27 +110,15 @@ impl Store {
         if let Some(old) = &old {
             guest.last_inbound_at = guest.last_inbound_at.or(old.last_inbound_at);
         }
-        let mut tx = vec![self.put(
-            codec::to_item(&guest, Keys::new(keys::guest(guest.id), PROFILE))?,
-            None,
-            &[],
-        )?];
+        let mut tx = vec![self.put(codec::to_item(&guest, Keys::new(keys::guest(guest.id), PROFILE))?, None, &[])?];
         if let Some(old) = &old
             && (old.whatsapp_number != guest.whatsapp_number || old.hotel_id != guest.hotel_id)
         {
-            tx.push(self.delete(
-                &keys::number(&old.whatsapp_number),
-                &keys::number_hotel(&old.hotel_id),
-                None,
-                &[],
-            )?);
+            tx.push(self.delete(&keys::number(&old.whatsapp_number), &keys::number_hotel(&old.hotel_id), None, &[])?);
         }
         let pointer = codec::to_item(
             &serde_json::json!({ "guest_id": guest.id, "hotel_id": guest.hotel_id }),
-            Keys::new(
-                keys::number(&guest.whatsapp_number),
-                keys::number_hotel(&guest.hotel_id),
-            ),
+            Keys::new(keys::number(&guest.whatsapp_number), keys::number_hotel(&guest.hotel_id)),
         )?;
         tx.push(self.put(
             pointer,
@@ -157,9 +127,9 @@ impl Store {
         )?);
         match self.transact(tx).await {
             Ok(()) => Ok(old.is_none()),
-            Err(TxError::Conditions(failed)) if !failed.is_empty() => Err(StoreError::Conflict(
-                "whatsapp_number already belongs to another guest of this hotel".into(),
-            )),
+            Err(TxError::Conditions(failed)) if !failed.is_empty() => {
+                Err(StoreError::Conflict("whatsapp_number already belongs to another guest of this hotel".into()))
+            }
             Err(TxError::Conditions(_)) => Err(StoreError::Contention),
             Err(TxError::Store(e)) => Err(e),
         }
@@ -183,37 +153,22 @@ impl Store {
             } else if sk.starts_with("STAY#") {
                 stays.push(codec::from_item::<Stay>(item)?);
             } else if sk.starts_with("ACTIVE#") {
-                let department =
-                    codec::get_s(item, "department").and_then(|d| Department::parse(d).ok());
+                let department = codec::get_s(item, "department").and_then(|d| Department::parse(d).ok());
                 let conversation = codec::get_u64(item, "conversation_id");
                 if let (Some(d), Some(c)) = (department, conversation) {
                     active.push((d, c));
                 }
             }
         }
-        Ok(guest.map(|guest| GuestRecord {
-            guest,
-            stays,
-            active,
-        }))
+        Ok(guest.map(|guest| GuestRecord { guest, stays, active }))
     }
 
     /// The guests (one per hotel at most) with this canonical number: `(hotel_id, guest_id)`.
-    pub async fn guests_with_number(
-        &self,
-        canonical: &str,
-    ) -> Result<Vec<(String, GuestId)>, StoreError> {
-        let items = self
-            .query_prefix(&keys::number(canonical), "HOTEL#")
-            .await?;
+    pub async fn guests_with_number(&self, canonical: &str) -> Result<Vec<(String, GuestId)>, StoreError> {
+        let items = self.query_prefix(&keys::number(canonical), "HOTEL#").await?;
         Ok(items
             .iter()
-            .filter_map(|i| {
-                Some((
-                    codec::get_s(i, "hotel_id")?.to_owned(),
-                    codec::get_u64(i, "guest_id")?,
-                ))
-            })
+            .filter_map(|i| Some((codec::get_s(i, "hotel_id")?.to_owned(), codec::get_u64(i, "guest_id")?)))
             .collect())
     }
 
@@ -221,16 +176,9 @@ impl Store {
     pub async fn put_stay(&self, stay: &Stay) -> Result<bool, StoreError> {
         let old: Option<Stay> = self.get_entity(&keys::stay(stay.id), PROFILE).await?;
         let mut tx = vec![
+            self.put(codec::to_item(stay, Keys::new(keys::stay(stay.id), PROFILE))?, None, &[])?,
             self.put(
-                codec::to_item(stay, Keys::new(keys::stay(stay.id), PROFILE))?,
-                None,
-                &[],
-            )?,
-            self.put(
-                codec::to_item(
-                    stay,
-                    Keys::new(keys::guest(stay.guest_id), keys::guest_stay(stay.id)),
-                )?,
+                codec::to_item(stay, Keys::new(keys::guest(stay.guest_id), keys::guest_stay(stay.id)))?,
                 None,
                 &[],
             )?,
@@ -238,12 +186,7 @@ impl Store {
         if let Some(old) = &old
             && old.guest_id != stay.guest_id
         {
-            tx.push(self.delete(
-                &keys::guest(old.guest_id),
-                &keys::guest_stay(old.id),
-                None,
-                &[],
-            )?);
+            tx.push(self.delete(&keys::guest(old.guest_id), &keys::guest_stay(old.id), None, &[])?);
         }
         tx.push(self.exists(&keys::guest(stay.guest_id), PROFILE)?);
         match self.transact(tx).await {

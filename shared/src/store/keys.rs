@@ -81,11 +81,7 @@ pub fn participant(staff_id: &str) -> String {
 }
 
 /// GSI1 partition of a hotel's conversations in one department and status.
-pub fn conversation_list(
-    hotel_id: &str,
-    department: Department,
-    status: ConversationStatus,
-) -> String {
+pub fn conversation_list(hotel_id: &str, department: Department, status: ConversationStatus) -> String {
     format!("CONVS#{hotel_id}#{}#{}", department.key(), status.as_str())
 }
 

@@ -20,16 +20,12 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
 
 use codec::Item;
 
 pub use connections::ListenerRef;
-pub use conversations::{
-    AppendOutcome, Appended, IdempotencyRecord, MessagePage, NewMessage, PageDirection,
-};
+pub use conversations::{AppendOutcome, Appended, IdempotencyRecord, MessagePage, NewMessage, PageDirection};
 
 /// Failures of store operations. Handlers map them to client answers; `Aws` and `Corrupt` are
 /// internal (logged, answered as a generic 500/503 without detail).
@@ -77,11 +73,7 @@ pub struct Store {
 impl Store {
     /// Wraps a DynamoDB client and a table name.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Store {
-            client,
-            table: table.into(),
-            retention_days: 0,
-        }
+        Store { client, table: table.into(), retention_days: 0 }
     }
 
     /// Sets how long messages and conversations are kept (enforced by TTL).
@@ -117,16 +109,8 @@ impl Store {
         Ok(out.item)
     }
 
-    async fn get_entity<T: serde::de::DeserializeOwned>(
-        &self,
-        pk: &str,
-        sk: &str,
-    ) -> Result<Option<T>, StoreError> {
-        self.get(pk, sk)
-            .await?
-            .as_ref()
-            .map(codec::from_item)
-            .transpose()
+    async fn get_entity<T: serde::de::DeserializeOwned>(&self, pk: &str, sk: &str) -> Result<Option<T>, StoreError> {
+        self.get(pk, sk).await?.as_ref().map(codec::from_item).transpose()
     }
 
     /// Reads every item of a partition whose sort key starts with `prefix` (strongly consistent).
@@ -134,17 +118,16 @@ impl Store {
         let mut items = Vec::new();
         let mut start = None;
         loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":pk", codec::s(pk))
-                .expression_attribute_values(":prefix", codec::s(prefix))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await?;
+            let query = self.client.query().table_name(&self.table).expression_attribute_values(":pk", codec::s(pk));
+            // DynamoDB refuses an empty begins_with operand: no prefix means the whole partition.
+            let query = if prefix.is_empty() {
+                query.key_condition_expression("pk = :pk")
+            } else {
+                query
+                    .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                    .expression_attribute_values(":prefix", codec::s(prefix))
+            };
+            let out = query.consistent_read(true).set_exclusive_start_key(start).send().await?;
             items.extend(out.items.unwrap_or_default());
             match out.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
@@ -156,12 +139,7 @@ impl Store {
     /// Runs a transaction. On cancellation, returns the index of every item whose condition
     /// failed, so callers can tell *which* rule refused the write.
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TxError> {
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
+        let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
         match result {
             Ok(_) => Ok(()),
             Err(err) => match err.into_service_error() {
@@ -180,9 +158,7 @@ impl Store {
                         Err(TxError::Conditions(failed))
                     }
                 }
-                other => Err(TxError::Store(StoreError::Aws(
-                    DisplayErrorContext(&other).to_string(),
-                ))),
+                other => Err(TxError::Store(StoreError::Aws(DisplayErrorContext(&other).to_string()))),
             },
         }
     }
@@ -223,12 +199,7 @@ impl Store {
     }
 
     /// A transactional update of one key.
-    fn update(
-        &self,
-        pk: &str,
-        sk: &str,
-        update: UpdateSpec<'_>,
-    ) -> Result<TransactWriteItem, StoreError> {
+    fn update(&self, pk: &str, sk: &str, update: UpdateSpec<'_>) -> Result<TransactWriteItem, StoreError> {
         let built = Update::builder()
             .table_name(&self.table)
             .set_key(Some(codec::Keys::key(pk, sk)))
@@ -263,21 +234,11 @@ struct UpdateSpec<'a> {
 }
 
 fn values_map(values: &[(&str, AttributeValue)]) -> Option<HashMap<String, AttributeValue>> {
-    (!values.is_empty()).then(|| {
-        values
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            .collect()
-    })
+    (!values.is_empty()).then(|| values.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect())
 }
 
 fn names_map(names: &[(&str, &str)]) -> Option<HashMap<String, String>> {
-    (!names.is_empty()).then(|| {
-        names
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    })
+    (!names.is_empty()).then(|| names.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
 }
 
 /// Why a transaction did not commit.

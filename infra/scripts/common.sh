@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Shared by up.sh, test.sh and down.sh: repository paths, AWS defaults for the emulator, the
+# project-local virtualenv, and starting/stopping MiniStack (only when nothing already answers
+# at AWS_ENDPOINT_URL, so LocalStack or a running MiniStack are used as they are).
+
+LB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+LB_STATE="$LB_ROOT/.local"
+LB_VENV="$LB_ROOT/.venv"
+mkdir -p "$LB_STATE"
+
+export AWS_ENDPOINT_URL="${AWS_ENDPOINT_URL:-http://127.0.0.1:4566}"
+export AWS_REGION="${AWS_REGION:-us-east-1}"
+export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-$AWS_REGION}"
+export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
+export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
+# Keep build output outside the clone so repeated runs (and fresh clones) reuse it.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/lobbybee/target}"
+
+lb_log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# Creates .venv and installs infra/requirements.txt when it changed since the last install.
+lb_venv() {
+  local req="$LB_ROOT/infra/requirements.txt" stamp="$LB_VENV/.requirements.sha256" want
+  want="$(sha256sum "$req" | cut -d' ' -f1)"
+  if [ ! -x "$LB_VENV/bin/python" ]; then
+    lb_log "creating virtualenv .venv"
+    python3 -m venv "$LB_VENV"
+  fi
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    lb_log "installing $(grep -vc '^#' "$req") pinned Python packages into .venv"
+    "$LB_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+    echo "$want" >"$stamp"
+  fi
+}
+
+lb_healthy() {
+  curl -fsS --max-time 2 "$AWS_ENDPOINT_URL/_localstack/health" >/dev/null 2>&1
+}
+
+# Starts MiniStack on the port of AWS_ENDPOINT_URL, bound to loopback, unless something answers.
+lb_emulator_up() {
+  if lb_healthy; then
+    lb_log "using the emulator already answering at $AWS_ENDPOINT_URL"
+    return 0
+  fi
+  lb_venv
+  local port="${AWS_ENDPOINT_URL##*:}"
+  port="${port%%/*}"
+  lb_log "starting MiniStack on 127.0.0.1:$port"
+  (
+    cd "$LB_STATE" || exit 1
+    BIND_HOST=127.0.0.1 IOT_MTLS_ENABLED=0 GATEWAY_PORT="$port" PERSIST_STATE=0 LOG_LEVEL=WARNING \
+      setsid "$LB_VENV/bin/ministack" >"$LB_STATE/ministack.log" 2>&1 </dev/null &
+    echo $! >"$LB_STATE/ministack.pid"
+  )
+  local waited=0
+  until lb_healthy; do
+    sleep 0.2
+    waited=$((waited + 1))
+    if [ "$waited" -gt 300 ]; then
+      lb_log "MiniStack did not become healthy in 60 s; its log:"
+      tail -n 40 "$LB_STATE/ministack.log" >&2
+      return 1
+    fi
+  done
+  lb_log "MiniStack is up (pid $(cat "$LB_STATE/ministack.pid"))"
+}
+
+# Stops MiniStack if (and only if) lb_emulator_up started it.
+lb_emulator_down() {
+  local pidfile="$LB_STATE/ministack.pid"
+  [ -f "$pidfile" ] || return 0
+  local pid
+  pid="$(cat "$pidfile")"
+  if kill -0 "$pid" 2>/dev/null; then
+    lb_log "stopping MiniStack (pid $pid)"
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every check and test on a fresh machine: installs the emulator into .venv, starts it
+# (unless one already answers at AWS_ENDPOINT_URL), checks formatting and lints, runs the whole
+# test suite against it, and stops what it started, also when something fails.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+cd "$LB_ROOT"
+trap lb_emulator_down EXIT
+
+lb_emulator_up
+
+lb_log "cargo fmt --check"
+cargo fmt --all -- --check
+
+lb_log "cargo clippy (all targets, warnings are errors)"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+lb_log "cargo test (unit, store, end-to-end) against $AWS_ENDPOINT_URL"
+LOBBYBEE_METRICS=off cargo test --workspace --quiet 2>&1 | tee "$LB_STATE/test.log"
+status=${PIPESTATUS[0]}
+passed=$(grep -Eo '[0-9]+ passed' "$LB_STATE/test.log" | awk '{s+=$1} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed' "$LB_STATE/test.log" | awk '{s+=$1} END {print s+0}')
+echo "total: $passed passed, $failed failed"
+exit "$status"

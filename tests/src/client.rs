@@ -1,0 +1,171 @@
+//! Real clients: WebSocket sockets (tokio-tungstenite) and HTTP (reqwest) against the gateway.
+//!
+//! Waiting is always for an event with a timeout, never a sleep. To prove that something did
+//! *not* arrive, [`Socket::barrier`] sends `ping` and collects everything that arrives before the
+//! `pong`: pushes to one socket travel through one ordered channel, so anything pushed before the
+//! barrier started is in that list.
+
+use futures::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+
+use crate::{Stack, WAIT};
+
+/// A connected WebSocket client.
+pub struct Socket {
+    stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Socket {
+    /// Connects to `path_and_query` on the gateway; `Err(status)` when the handshake is refused.
+    pub async fn connect(stack: &Stack, path_and_query: &str) -> Result<Socket, u16> {
+        let url = format!("{}{}", stack.gateway.ws_url(), path_and_query);
+        match connect_async(url.as_str()).await {
+            Ok((stream, _)) => Ok(Socket { stream }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+            Err(e) => panic!("websocket connect to {url} failed: {e}"),
+        }
+    }
+
+    /// Connects a staff socket with a token (and optional department).
+    pub async fn staff(stack: &Stack, token: &str, department: Option<&str>) -> Socket {
+        let mut query = format!("/?token={token}");
+        if let Some(d) = department {
+            query.push_str(&format!("&department={}", d.replace(' ', "%20")));
+        }
+        Socket::connect(stack, &query).await.unwrap_or_else(|s| panic!("staff connect refused with {s}"))
+    }
+
+    /// Sends one text frame.
+    pub async fn send_text(&mut self, text: &str) {
+        self.stream.send(Message::text(text.to_owned())).await.expect("send frame");
+    }
+
+    /// Sends one JSON frame.
+    pub async fn send(&mut self, value: Value) {
+        self.send_text(&value.to_string()).await;
+    }
+
+    /// The next JSON frame (fails the test after [`WAIT`]).
+    pub async fn next(&mut self) -> Value {
+        loop {
+            let message = tokio::time::timeout(WAIT, self.stream.next())
+                .await
+                .expect("timed out waiting for a frame")
+                .expect("socket closed")
+                .expect("socket error");
+            match message {
+                Message::Text(text) => return serde_json::from_str(text.as_str()).expect("frame is JSON"),
+                Message::Close(_) => panic!("socket closed by server"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// The next frame whose `type` is `kind`, skipping presence notices (`user_status`).
+    pub async fn expect(&mut self, kind: &str) -> Value {
+        loop {
+            let frame = self.next().await;
+            if frame["type"] == kind {
+                return frame;
+            }
+            assert_eq!(frame["type"], "user_status", "expected a `{kind}` frame, got {frame}");
+        }
+    }
+
+    /// Everything that arrives before the answer to a `ping` (presence notices left out).
+    pub async fn barrier(&mut self) -> Vec<Value> {
+        self.send(serde_json::json!({"type": "ping"})).await;
+        let mut seen = Vec::new();
+        loop {
+            let frame = self.next().await;
+            if frame["type"] == "pong" {
+                return seen;
+            }
+            if frame["type"] != "user_status" {
+                seen.push(frame);
+            }
+        }
+    }
+
+    /// Waits until the server closes the socket.
+    pub async fn closed(&mut self) {
+        loop {
+            match tokio::time::timeout(WAIT, self.stream.next()).await.expect("timed out waiting for close") {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
+    /// Closes from the client side.
+    pub async fn close(mut self) {
+        let _ = self.stream.close(None).await;
+    }
+}
+
+/// An HTTP answer.
+#[derive(Debug)]
+pub struct Answer {
+    /// Status.
+    pub status: u16,
+    /// JSON body (`Null` when empty or not JSON).
+    pub body: Value,
+    /// Raw text body.
+    pub text: String,
+    /// Headers.
+    pub headers: reqwest::header::HeaderMap,
+}
+
+/// An HTTP request builder for the gateway.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("http client")
+}
+
+/// Sends a request and reads the answer.
+pub async fn send(request: reqwest::RequestBuilder) -> Answer {
+    let response = request.send().await.expect("http request");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Answer { status, body, text, headers }
+}
+
+/// `METHOD {gateway}/api/chat/{path}` with an optional bearer token and JSON body.
+pub async fn rest(
+    stack: &Stack,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Answer {
+    let url = format!("{}/api/chat/{}", stack.gateway.http_base(), path.trim_start_matches('/'));
+    let mut request = http().request(method, url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    send(request).await
+}
+
+/// POSTs raw bytes to the guest webhook with the given headers.
+pub async fn webhook(stack: &Stack, body: &[u8], headers: &[(&str, String)]) -> Answer {
+    let url = format!("{}/api/chat/guest-webhook/", stack.gateway.http_base());
+    let mut request = http().post(url).body(body.to_vec());
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    send(request).await
+}
+
+/// POSTs a JSON body to the webhook, signed for the simple format.
+pub async fn simple_webhook(stack: &Stack, body: &Value) -> Answer {
+    let raw = body.to_string();
+    let signature = lobbybee::auth::signature::sign(crate::secrets::WEBHOOK.as_bytes(), raw.as_bytes());
+    webhook(stack, raw.as_bytes(), &[("content-type", "application/json".into()), ("x-signature-256", signature)]).await
+}

@@ -1,0 +1,309 @@
+//! The WebSocket API end to end (CONTRACT §2, §4): real sockets through the local gateway,
+//! the real handlers, MiniStack.
+
+use lobbybee_e2e::client::{Socket, simple_webhook};
+use lobbybee_e2e::fixtures::{TestHotel, token_for};
+use lobbybee_e2e::{Stack, run, stack, unique};
+use serde_json::{Value, json};
+
+/// A guest message through the signed webhook; returns (conversation id, message id).
+async fn guest_says(stack: &Stack, number: &str, text: &str, department: &str) -> (u64, u64) {
+    let answer = simple_webhook(stack, &json!({"whatsapp_number": number, "message": text, "department": department})).await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    (answer.body["conversation_id"].as_u64().unwrap(), answer.body["message_id"].as_u64().unwrap())
+}
+
+#[test]
+fn handshakes_are_refused_with_the_right_status_and_nothing_is_stored() {
+    run(async {
+        let stack = stack().await;
+        let hotel = TestHotel::create(stack).await;
+        let expired = {
+            use jsonwebtoken::{EncodingKey, Header, encode};
+            let now = chrono::Utc::now().timestamp();
+            let claims = json!({"user_id": hotel.reception.user_id, "token_type": "access", "exp": now - 120, "iat": now - 3600, "jti": "x"});
+            encode(&Header::default(), &claims, &EncodingKey::from_secret(lobbybee_e2e::secrets::JWT.as_bytes())).unwrap()
+        };
+        let cases: Vec<(String, u16)> = vec![
+            ("/".into(), 401),
+            ("/?token=not-a-jwt".into(), 401),
+            (format!("/?token={expired}"), 401),
+            (format!("/?token={}", token_for(&unique().to_string())), 401),
+            (format!("/?token={}", hotel.accountant.token), 403),
+            (format!("/?token={}&department=Room%20Service", hotel.reception.token), 403),
+            (format!("/?token={}&department=Spa", hotel.reception.token), 403),
+            (format!("/ws/chat/Room%20Service/?token={}", hotel.reception.token), 403),
+            (format!("/?whatsapp_number={}", hotel.guest.number), 401),
+            (format!("/?whatsapp_number={}&guest_token=1.2.forged", hotel.guest.number), 401),
+            (format!("/?whatsapp_number={}&guest_token={}", hotel.guest.number, hotel.arriving.guest_token), 401),
+            (format!("/?whatsapp_number={}&guest_token={}", hotel.departed.number, hotel.departed.guest_token), 403),
+        ];
+        for (path, status) in cases {
+            assert_eq!(Socket::connect(stack, &path).await.err(), Some(status), "{path}");
+        }
+        let store = &stack.app.store;
+        assert!(store.staff_connections(&hotel.reception.user_id).await.unwrap().is_empty());
+        assert!(store.staff_connections(&hotel.accountant.user_id).await.unwrap().is_empty());
+        assert!(store.guest_connections(hotel.guest.id).await.unwrap().is_empty());
+        assert!(store.guest_connections(hotel.departed.id).await.unwrap().is_empty());
+    });
+}
+
+#[test]
+fn accepted_handshakes_store_the_listen_set() {
+    run(async {
+        let stack = stack().await;
+        let hotel = TestHotel::create(stack).await;
+        let store = &stack.app.store;
+        let mut manager = Socket::staff(stack, &hotel.manager.token, None).await;
+        manager.barrier().await;
+        let mut cafe = Socket::connect(stack, &format!("/ws/chat/cafe/?token={}", hotel.manager.token)).await.unwrap();
+        cafe.barrier().await;
+        let mut guest = Socket::connect(stack, &format!("/ws/guest/{}/?guest_token={}", hotel.guest.number, hotel.guest.guest_token))
+            .await
+            .unwrap();
+        guest.barrier().await;
+        for department in lobbybee::department::Department::ALL {
+            let listeners = store.listeners(&hotel.id, department).await.unwrap();
+            let expected = if department == lobbybee::department::Department::Cafe { 2 } else { 1 };
+            assert_eq!(listeners.len(), expected, "{department}");
+        }
+        assert_eq!(store.guest_connections(hotel.guest.id).await.unwrap().len(), 1);
+        manager.close().await;
+        cafe.close().await;
+        guest.close().await;
+    });
+}
+
+#[test]
+fn a_staff_text_reaches_the_department_the_manager_and_the_guest_but_not_other_departments() {
+    run(async {
+        let stack = stack().await;
+        let hotel = TestHotel::create(stack).await;
+        let (conversation, _) = guest_says(stack, &hotel.guest.number, "Two towels please", "Reception").await;
+        let mut sender = Socket::staff(stack, &hotel.reception.token, None).await;
+        let mut sender_tab = Socket::staff(stack, &hotel.reception.token, Some("Reception")).await;
+        let mut colleague = Socket::staff(stack, &hotel.reception2.token, None).await;
+        let mut room_service = Socket::staff(stack, &hotel.room_service.token, None).await;
+        let mut manager = Socket::staff(stack, &hotel.manager.token, None).await;
+        let mut guest =
+            Socket::connect(stack, &format!("/?whatsapp_number={}&guest_token={}", hotel.guest.number, hotel.guest.guest_token))
+                .await
+                .unwrap();
+        guest.barrier().await;
+
+        sender.send(json!({"type": "text", "conversation_id": conversation, "content": "  On their way  "})).await;
+        let ack = sender.expect("acknowledgment").await;
+        assert_eq!(ack["status"], "received");
+        assert_eq!(ack["conversation_id"], conversation);
+        let message_id = ack["message_id"].as_u64().unwrap();
+        assert!(ack["timestamp"].as_str().unwrap().ends_with('Z'));
+
+        for socket in [&mut sender_tab, &mut colleague, &mut manager, &mut guest] {
+            let frame = socket.expect("message").await;
+            let data = &frame["data"];
+            assert_eq!(data["id"], message_id);
+            assert_eq!(data["conversation_id"], conversation);
+            assert_eq!(data["sender_type"], "staff");
+            assert_eq!(data["sender_id"], hotel.reception.user_id.as_str());
+            assert_eq!(data["sender_name"], hotel.reception.name.as_str());
+            assert_eq!(data["message_type"], "text");
+            assert_eq!(data["content"], "On their way");
+            assert_eq!(data["media_url"], Value::Null);
+            assert_eq!(data["is_read"], false);
+            assert_eq!(data["delivery_status"], "queued");
+            assert_eq!(data["department"], "Reception");
+            assert_eq!(
+                data["guest_info"],
+                json!({"id": hotel.guest.id, "name": "Asha Rao", "whatsapp_number": hotel.guest.number, "room_number": "204", "floor": 2})
+            );
+            let keys: Vec<&String> = data.as_object().unwrap().keys().collect();
+            assert_eq!(keys.len(), 15, "exact message frame keys: {keys:?}");
+        }
+        // The sender's own socket got only the acknowledgment; Room Service got nothing.
+        assert!(sender.barrier().await.is_empty());
+        assert!(room_service.barrier().await.is_empty());
+
+        let stored = stack.app.store.get_message(conversation, message_id).await.unwrap().unwrap();
+        assert_eq!(stored.content, "On their way");
+        let outbound = stack
+            .app
+            .sqs
+            .receive_message()
+            .queue_url(&stack.resources.outbound_queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let jobs: Vec<Value> =
+            outbound.messages().iter().filter_map(|m| serde_json::from_str(m.body().unwrap_or_default()).ok()).collect();
+        assert!(jobs.contains(&json!({"conversation_id": conversation, "message_id": message_id})), "queued for WhatsApp: {jobs:?}");
+    });
+}
+
+#[test]
+fn typing_close_mark_read_and_subscriptions() {
+    run(async {
+        let stack = stack().await;
+        let hotel = TestHotel::create(stack).await;
+        let (conversation, guest_message) = guest_says(stack, &hotel.guest.number, "Is the pool open?", "Reception").await;
+        let mut me = Socket::staff(stack, &hotel.reception.token, None).await;
+        let mut peer = Socket::staff(stack, &hotel.reception2.token, None).await;
+        let mut room_service = Socket::staff(stack, &hotel.room_service.token, None).await;
+        let mut guest =
+            Socket::connect(stack, &format!("/?whatsapp_number={}&guest_token={}", hotel.guest.number, hotel.guest.guest_token))
+                .await
+                .unwrap();
+        guest.barrier().await;
+
+        me.send(json!({"type": "typing", "conversation_id": conversation, "is_typing": true})).await;
+        let expected = json!({"type": "typing", "data": {"conversation_id": conversation, "user_id": hotel.reception.user_id, "user_name": hotel.reception.name, "is_typing": true}});
+        assert_eq!(peer.expect("typing").await, expected);
+        assert_eq!(guest.expect("typing").await, expected);
+        me.send(json!({"type": "typing", "conversation_id": conversation})).await;
+        assert_eq!(peer.expect("typing").await["data"]["is_typing"], false, "is_typing defaults to false");
+        assert_eq!(guest.expect("typing").await["data"]["is_typing"], false);
+
+        me.send(json!({"type": "mark_read", "conversation_id": conversation})).await;
+        let ack = me.expect("acknowledgment").await;
+        assert_eq!(ack["status"], "marked_read");
+        assert_eq!(ack["conversation_id"], conversation);
+        let receipt = guest.expect("read_receipt").await;
+        assert_eq!(receipt["data"]["message_ids"], json!([guest_message]));
+        assert_eq!(receipt["data"]["reader"], "staff");
+        assert_eq!(peer.expect("read_receipt").await["data"]["conversation_id"], conversation);
+        let read = stack.app.store.get_message(conversation, guest_message).await.unwrap().unwrap();
+        assert!(read.is_read && read.read_at.is_some());
+
+        // Room Service may not subscribe to a Reception conversation; the manager may.
+        room_service.send(json!({"type": "subscribe_conversation", "conversation_id": conversation})).await;
+        assert_eq!(room_service.next().await, json!({"type": "error", "message": "Access denied to this conversation"}));
+        let mut manager = Socket::staff(stack, &hotel.manager.token, Some("Management")).await;
+        manager.send(json!({"type": "subscribe_conversation", "conversation_id": conversation})).await;
+        assert_eq!(manager.expect("subscribed").await, json!({"type": "subscribed", "data": {"conversation_id": conversation}}));
+
+        me.send(json!({"type": "close_conversation", "conversation_id": conversation})).await;
+        let ack = me.expect("acknowledgment").await;
+        assert_eq!((ack["status"].as_str(), ack["conversation_id"].as_u64()), (Some("conversation_closed"), Some(conversation)));
+        assert_eq!(peer.expect("close_conversation").await, json!({"type": "close_conversation", "conversation_id": conversation}));
+        assert_eq!(manager.expect("close_conversation").await["conversation_id"], conversation, "subscribers hear it too");
+        assert!(room_service.barrier().await.is_empty());
+
+        me.send(json!({"type": "text", "conversation_id": conversation, "content": "hello?"})).await;
+        assert_eq!(me.next().await, json!({"type": "error", "message": "Conversation is closed"}));
+        me.send(json!({"type": "close_conversation", "conversation_id": conversation})).await;
+        assert_eq!(me.expect("acknowledgment").await["status"], "conversation_closed", "closing twice is harmless");
+        assert!(peer.barrier().await.is_empty(), "no second close notice");
+
+        manager.send(json!({"type": "unsubscribe_conversation", "conversation_id": conversation})).await;
+        assert_eq!(manager.expect("unsubscribed").await, json!({"type": "unsubscribed", "data": {"conversation_id": conversation}}));
+    });
+}
+
+#[test]
+fn malformed_frames_get_exact_errors_and_the_socket_stays_open() {
+    run(async {
+        let stack = stack().await;
+        let hotel = TestHotel::create(stack).await;
+        let other = TestHotel::create(stack).await;
+        let (conversation, _) = guest_says(stack, &hotel.guest.number, "hi", "Reception").await;
+        let (foreign, _) = guest_says(stack, &other.guest.number, "hi", "Reception").await;
+        let mut socket = Socket::staff(stack, &hotel.reception.token, None).await;
+        let mut room_service = Socket::staff(stack, &hotel.room_service.token, None).await;
+        let too_long = "x".repeat(4097);
+        let cases: Vec<(String, &str)> = vec![
+            ("this is not json".into(), "Invalid JSON format"),
+            ("[1,2,3]".into(), "Invalid JSON format"),
+            (json!({"type": "dance"}).to_string(), "Invalid message type"),
+            (json!({"type": "text", "conversation_id": conversation, "content": "   "}).to_string(), "Message content cannot be empty"),
+            (json!({"type": "text", "content": "hi"}).to_string(), "Conversation ID is required"),
+            (json!({"type": "mark_read"}).to_string(), "Conversation ID is required"),
+            (json!({"type": "text", "conversation_id": 999_999_999_999u64, "content": "hi"}).to_string(), "Conversation not found"),
+            (json!({"type": "text", "conversation_id": foreign, "content": "hi"}).to_string(), "Conversation not found"),
+            (json!({"type": "text", "conversation_id": conversation, "content": too_long}).to_string(), "Message too long"),
+        ];
+        for (frame, message) in cases {
+            socket.send_text(&frame).await;
+            assert_eq!(socket.next().await, json!({"type": "error", "message": message}), "{frame:.60}");
+        }
+        room_service.send(json!({"type": "text", "conversation_id": conversation, "content": "hi"})).await;
+        assert_eq!(room_service.next().await, json!({"type": "error", "message": "Access denied to this conversation"}));
+        room_service.send(json!({"type": "typing", "conversation_id": conversation, "is_typing": true})).await;
+        assert_eq!(room_service.next().await, json!({"type": "error", "message": "Access denied to this conversation"}));
+        socket.send(json!({"type": "ping"})).await;
+        assert_eq!(socket.next().await, json!({"type": "pong"}));
+        let page = stack.app.store.messages(conversation, lobbybee::store::PageDirection::Latest, 10).await.unwrap();
+        assert_eq!(page.messages.len(), 1, "nothing was stored by the refused frames");
+    });
+}
+
+#[test]
+fn peers_hear_connects_and_disconnects_once() {
+    run(async {
+        let stack = stack().await;
+        let hotel = TestHotel::create(stack).await;
+        let mut manager = Socket::staff(stack, &hotel.manager.token, None).await;
+        manager.barrier().await;
+        let mut reception = Socket::staff(stack, &hotel.reception.token, None).await;
+        let connected = manager.next().await;
+        assert_eq!(
+            connected,
+            json!({"type": "user_status", "data": {"type": "user_connected", "user_id": hotel.reception.user_id, "user_name": hotel.reception.name, "department": "Reception"}})
+        );
+        reception.barrier().await;
+        reception.close().await;
+        let disconnected = manager.next().await;
+        assert_eq!(disconnected["data"]["type"], "user_disconnected");
+        assert_eq!(disconnected["data"]["user_id"], hotel.reception.user_id.as_str());
+        let rest = manager.barrier().await;
+        assert!(rest.is_empty(), "one notice per event: {rest:?}");
+    });
+}
+
+#[test]
+fn a_dead_connection_is_deleted_on_the_first_push_that_gets_410() {
+    run(async {
+        let stack = stack().await;
+        let hotel = TestHotel::create(stack).await;
+        let (conversation, _) = guest_says(stack, &hotel.guest.number, "hello", "Reception").await;
+        let now = lobbybee::clock::now();
+        let ghost = lobbybee::model::Connection {
+            connection_id: format!("ghost{}", unique()),
+            kind: lobbybee::model::ConnectionKind::Staff,
+            hotel_id: hotel.id.clone(),
+            staff_id: Some(hotel.reception2.user_id.clone()),
+            guest_id: None,
+            user_name: "Ghost".into(),
+            departments: vec![lobbybee::department::Department::Reception],
+            subscriptions: vec![],
+            connected_at: now,
+            expires_at: now.timestamp() + 3600,
+        };
+        stack.app.store.put_connection(&ghost).await.unwrap();
+        let mut sender = Socket::staff(stack, &hotel.reception.token, None).await;
+        sender.send(json!({"type": "text", "conversation_id": conversation, "content": "anyone?"})).await;
+        sender.expect("acknowledgment").await;
+        sender.barrier().await; // the text frame's fan-out has finished
+        assert!(stack.app.store.get_connection(&ghost.connection_id).await.unwrap().is_none());
+        let listeners = stack.app.store.listeners(&hotel.id, lobbybee::department::Department::Reception).await.unwrap();
+        assert!(listeners.iter().all(|l| l.connection_id != ghost.connection_id));
+    });
+}
+
+#[test]
+fn guest_sockets_only_listen() {
+    run(async {
+        let stack = stack().await;
+        let hotel = TestHotel::create(stack).await;
+        let (conversation, _) = guest_says(stack, &hotel.guest.number, "hello", "Reception").await;
+        let mut guest =
+            Socket::connect(stack, &format!("/ws/guest/{}/?guest_token={}", hotel.guest.number, hotel.guest.guest_token))
+                .await
+                .unwrap();
+        guest.send(json!({"type": "text", "conversation_id": conversation, "content": "sneaky"})).await;
+        guest.send_text("garbage").await;
+        assert!(guest.barrier().await.is_empty(), "guest frames other than ping are ignored");
+        let page = stack.app.store.messages(conversation, lobbybee::store::PageDirection::Latest, 10).await.unwrap();
+        assert_eq!(page.messages.len(), 1);
+    });
+}
