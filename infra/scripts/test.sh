@@ -16,7 +16,7 @@ lb_log "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 lb_log "cargo test (unit, store, end-to-end) against $AWS_ENDPOINT_URL"
-LOBBYBEE_METRICS=off cargo test --workspace --quiet 2>&1 | tee "$LB_STATE/test.log"
+LOBBYBEE_METRICS=off cargo test --workspace --no-fail-fast --quiet 2>&1 | tee "$LB_STATE/test.log"
 status=${PIPESTATUS[0]}
 passed=$(grep -Eo '[0-9]+ passed' "$LB_STATE/test.log" | awk '{s+=$1} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' "$LB_STATE/test.log" | awk '{s+=$1} END {print s+0}')

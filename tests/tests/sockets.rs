@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 
 /// A guest message through the signed webhook; returns (conversation id, message id).
 async fn guest_says(stack: &Stack, number: &str, text: &str, department: &str) -> (u64, u64) {
-    let answer = simple_webhook(stack, &json!({"whatsapp_number": number, "message": text, "department": department})).await;
+    let answer =
+        simple_webhook(stack, &json!({"whatsapp_number": number, "message": text, "department": department})).await;
     assert_eq!(answer.status, 201, "{}", answer.text);
     (answer.body["conversation_id"].as_u64().unwrap(), answer.body["message_id"].as_u64().unwrap())
 }
@@ -22,7 +23,8 @@ fn handshakes_are_refused_with_the_right_status_and_nothing_is_stored() {
             use jsonwebtoken::{EncodingKey, Header, encode};
             let now = chrono::Utc::now().timestamp();
             let claims = json!({"user_id": hotel.reception.user_id, "token_type": "access", "exp": now - 120, "iat": now - 3600, "jti": "x"});
-            encode(&Header::default(), &claims, &EncodingKey::from_secret(lobbybee_e2e::secrets::JWT.as_bytes())).unwrap()
+            encode(&Header::default(), &claims, &EncodingKey::from_secret(lobbybee_e2e::secrets::JWT.as_bytes()))
+                .unwrap()
         };
         let cases: Vec<(String, u16)> = vec![
             ("/".into(), 401),
@@ -59,9 +61,12 @@ fn accepted_handshakes_store_the_listen_set() {
         manager.barrier().await;
         let mut cafe = Socket::connect(stack, &format!("/ws/chat/cafe/?token={}", hotel.manager.token)).await.unwrap();
         cafe.barrier().await;
-        let mut guest = Socket::connect(stack, &format!("/ws/guest/{}/?guest_token={}", hotel.guest.number, hotel.guest.guest_token))
-            .await
-            .unwrap();
+        let mut guest = Socket::connect(
+            stack,
+            &format!("/ws/guest/{}/?guest_token={}", hotel.guest.number, hotel.guest.guest_token),
+        )
+        .await
+        .unwrap();
         guest.barrier().await;
         for department in lobbybee::department::Department::ALL {
             let listeners = store.listeners(&hotel.id, department).await.unwrap();
@@ -86,10 +91,12 @@ fn a_staff_text_reaches_the_department_the_manager_and_the_guest_but_not_other_d
         let mut colleague = Socket::staff(stack, &hotel.reception2.token, None).await;
         let mut room_service = Socket::staff(stack, &hotel.room_service.token, None).await;
         let mut manager = Socket::staff(stack, &hotel.manager.token, None).await;
-        let mut guest =
-            Socket::connect(stack, &format!("/?whatsapp_number={}&guest_token={}", hotel.guest.number, hotel.guest.guest_token))
-                .await
-                .unwrap();
+        let mut guest = Socket::connect(
+            stack,
+            &format!("/?whatsapp_number={}&guest_token={}", hotel.guest.number, hotel.guest.guest_token),
+        )
+        .await
+        .unwrap();
         guest.barrier().await;
 
         sender.send(json!({"type": "text", "conversation_id": conversation, "content": "  On their way  "})).await;
@@ -135,9 +142,15 @@ fn a_staff_text_reaches_the_department_the_manager_and_the_guest_but_not_other_d
             .send()
             .await
             .unwrap();
-        let jobs: Vec<Value> =
-            outbound.messages().iter().filter_map(|m| serde_json::from_str(m.body().unwrap_or_default()).ok()).collect();
-        assert!(jobs.contains(&json!({"conversation_id": conversation, "message_id": message_id})), "queued for WhatsApp: {jobs:?}");
+        let jobs: Vec<Value> = outbound
+            .messages()
+            .iter()
+            .filter_map(|m| serde_json::from_str(m.body().unwrap_or_default()).ok())
+            .collect();
+        assert!(
+            jobs.contains(&json!({"conversation_id": conversation, "message_id": message_id})),
+            "queued for WhatsApp: {jobs:?}"
+        );
     });
 }
 
@@ -146,14 +159,17 @@ fn typing_close_mark_read_and_subscriptions() {
     run(async {
         let stack = stack().await;
         let hotel = TestHotel::create(stack).await;
-        let (conversation, guest_message) = guest_says(stack, &hotel.guest.number, "Is the pool open?", "Reception").await;
+        let (conversation, guest_message) =
+            guest_says(stack, &hotel.guest.number, "Is the pool open?", "Reception").await;
         let mut me = Socket::staff(stack, &hotel.reception.token, None).await;
         let mut peer = Socket::staff(stack, &hotel.reception2.token, None).await;
         let mut room_service = Socket::staff(stack, &hotel.room_service.token, None).await;
-        let mut guest =
-            Socket::connect(stack, &format!("/?whatsapp_number={}&guest_token={}", hotel.guest.number, hotel.guest.guest_token))
-                .await
-                .unwrap();
+        let mut guest = Socket::connect(
+            stack,
+            &format!("/?whatsapp_number={}&guest_token={}", hotel.guest.number, hotel.guest.guest_token),
+        )
+        .await
+        .unwrap();
         guest.barrier().await;
 
         me.send(json!({"type": "typing", "conversation_id": conversation, "is_typing": true})).await;
@@ -177,16 +193,32 @@ fn typing_close_mark_read_and_subscriptions() {
 
         // Room Service may not subscribe to a Reception conversation; the manager may.
         room_service.send(json!({"type": "subscribe_conversation", "conversation_id": conversation})).await;
-        assert_eq!(room_service.next().await, json!({"type": "error", "message": "Access denied to this conversation"}));
+        assert_eq!(
+            room_service.next().await,
+            json!({"type": "error", "message": "Access denied to this conversation"})
+        );
         let mut manager = Socket::staff(stack, &hotel.manager.token, Some("Management")).await;
         manager.send(json!({"type": "subscribe_conversation", "conversation_id": conversation})).await;
-        assert_eq!(manager.expect("subscribed").await, json!({"type": "subscribed", "data": {"conversation_id": conversation}}));
+        assert_eq!(
+            manager.expect("subscribed").await,
+            json!({"type": "subscribed", "data": {"conversation_id": conversation}})
+        );
 
         me.send(json!({"type": "close_conversation", "conversation_id": conversation})).await;
         let ack = me.expect("acknowledgment").await;
-        assert_eq!((ack["status"].as_str(), ack["conversation_id"].as_u64()), (Some("conversation_closed"), Some(conversation)));
-        assert_eq!(peer.expect("close_conversation").await, json!({"type": "close_conversation", "conversation_id": conversation}));
-        assert_eq!(manager.expect("close_conversation").await["conversation_id"], conversation, "subscribers hear it too");
+        assert_eq!(
+            (ack["status"].as_str(), ack["conversation_id"].as_u64()),
+            (Some("conversation_closed"), Some(conversation))
+        );
+        assert_eq!(
+            peer.expect("close_conversation").await,
+            json!({"type": "close_conversation", "conversation_id": conversation})
+        );
+        assert_eq!(
+            manager.expect("close_conversation").await["conversation_id"],
+            conversation,
+            "subscribers hear it too"
+        );
         assert!(room_service.barrier().await.is_empty());
 
         me.send(json!({"type": "text", "conversation_id": conversation, "content": "hello?"})).await;
@@ -196,7 +228,10 @@ fn typing_close_mark_read_and_subscriptions() {
         assert!(peer.barrier().await.is_empty(), "no second close notice");
 
         manager.send(json!({"type": "unsubscribe_conversation", "conversation_id": conversation})).await;
-        assert_eq!(manager.expect("unsubscribed").await, json!({"type": "unsubscribed", "data": {"conversation_id": conversation}}));
+        assert_eq!(
+            manager.expect("unsubscribed").await,
+            json!({"type": "unsubscribed", "data": {"conversation_id": conversation}})
+        );
     });
 }
 
@@ -215,21 +250,39 @@ fn malformed_frames_get_exact_errors_and_the_socket_stays_open() {
             ("this is not json".into(), "Invalid JSON format"),
             ("[1,2,3]".into(), "Invalid JSON format"),
             (json!({"type": "dance"}).to_string(), "Invalid message type"),
-            (json!({"type": "text", "conversation_id": conversation, "content": "   "}).to_string(), "Message content cannot be empty"),
+            (
+                json!({"type": "text", "conversation_id": conversation, "content": "   "}).to_string(),
+                "Message content cannot be empty",
+            ),
             (json!({"type": "text", "content": "hi"}).to_string(), "Conversation ID is required"),
             (json!({"type": "mark_read"}).to_string(), "Conversation ID is required"),
-            (json!({"type": "text", "conversation_id": 999_999_999_999u64, "content": "hi"}).to_string(), "Conversation not found"),
-            (json!({"type": "text", "conversation_id": foreign, "content": "hi"}).to_string(), "Conversation not found"),
-            (json!({"type": "text", "conversation_id": conversation, "content": too_long}).to_string(), "Message too long"),
+            (
+                json!({"type": "text", "conversation_id": 999_999_999_999u64, "content": "hi"}).to_string(),
+                "Conversation not found",
+            ),
+            (
+                json!({"type": "text", "conversation_id": foreign, "content": "hi"}).to_string(),
+                "Conversation not found",
+            ),
+            (
+                json!({"type": "text", "conversation_id": conversation, "content": too_long}).to_string(),
+                "Message too long",
+            ),
         ];
         for (frame, message) in cases {
             socket.send_text(&frame).await;
             assert_eq!(socket.next().await, json!({"type": "error", "message": message}), "{frame:.60}");
         }
         room_service.send(json!({"type": "text", "conversation_id": conversation, "content": "hi"})).await;
-        assert_eq!(room_service.next().await, json!({"type": "error", "message": "Access denied to this conversation"}));
+        assert_eq!(
+            room_service.next().await,
+            json!({"type": "error", "message": "Access denied to this conversation"})
+        );
         room_service.send(json!({"type": "typing", "conversation_id": conversation, "is_typing": true})).await;
-        assert_eq!(room_service.next().await, json!({"type": "error", "message": "Access denied to this conversation"}));
+        assert_eq!(
+            room_service.next().await,
+            json!({"type": "error", "message": "Access denied to this conversation"})
+        );
         socket.send(json!({"type": "ping"})).await;
         assert_eq!(socket.next().await, json!({"type": "pong"}));
         let page = stack.app.store.messages(conversation, lobbybee::store::PageDirection::Latest, 10).await.unwrap();
@@ -285,7 +338,8 @@ fn a_dead_connection_is_deleted_on_the_first_push_that_gets_410() {
         sender.expect("acknowledgment").await;
         sender.barrier().await; // the text frame's fan-out has finished
         assert!(stack.app.store.get_connection(&ghost.connection_id).await.unwrap().is_none());
-        let listeners = stack.app.store.listeners(&hotel.id, lobbybee::department::Department::Reception).await.unwrap();
+        let listeners =
+            stack.app.store.listeners(&hotel.id, lobbybee::department::Department::Reception).await.unwrap();
         assert!(listeners.iter().all(|l| l.connection_id != ghost.connection_id));
     });
 }
@@ -296,10 +350,12 @@ fn guest_sockets_only_listen() {
         let stack = stack().await;
         let hotel = TestHotel::create(stack).await;
         let (conversation, _) = guest_says(stack, &hotel.guest.number, "hello", "Reception").await;
-        let mut guest =
-            Socket::connect(stack, &format!("/ws/guest/{}/?guest_token={}", hotel.guest.number, hotel.guest.guest_token))
-                .await
-                .unwrap();
+        let mut guest = Socket::connect(
+            stack,
+            &format!("/ws/guest/{}/?guest_token={}", hotel.guest.number, hotel.guest.guest_token),
+        )
+        .await
+        .unwrap();
         guest.send(json!({"type": "text", "conversation_id": conversation, "content": "sneaky"})).await;
         guest.send_text("garbage").await;
         assert!(guest.barrier().await.is_empty(), "guest frames other than ping are ignored");

@@ -210,20 +210,21 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str, props: &Val
         .await
         .map_err(|e| err(name, aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
     if let Some(ttl) = props.get("TimeToLiveSpecification")
-        && let Some(attribute) = ttl.get("AttributeName").and_then(Value::as_str) {
-            let spec = TimeToLiveSpecification::builder()
-                .attribute_name(attribute)
-                .enabled(true)
-                .build()
-                .map_err(|e| err(name, e))?;
-            client
-                .update_time_to_live()
-                .table_name(name)
-                .time_to_live_specification(spec)
-                .send()
-                .await
-                .map_err(|e| err(name, aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
-        }
+        && let Some(attribute) = ttl.get("AttributeName").and_then(Value::as_str)
+    {
+        let spec = TimeToLiveSpecification::builder()
+            .attribute_name(attribute)
+            .enabled(true)
+            .build()
+            .map_err(|e| err(name, e))?;
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(spec)
+            .send()
+            .await
+            .map_err(|e| err(name, aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
+    }
     Ok(())
 }
 
