@@ -86,11 +86,18 @@ pub async fn stack() -> &'static Stack {
                 stage: "local".into(),
                 idle_timeout: Duration::from_secs(600),
                 max_lifetime: Duration::from_secs(7200),
-                queues: vec![QueueBinding {
-                    queue_url: resources.push_retry_queue_url.clone(),
-                    consumer: QueueConsumer::PushRetry,
-                    batch_size: 10,
-                }],
+                queues: vec![
+                    QueueBinding {
+                        queue_url: resources.outbound_queue_url.clone(),
+                        consumer: QueueConsumer::Outbound,
+                        batch_size: 10,
+                    },
+                    QueueBinding {
+                        queue_url: resources.push_retry_queue_url.clone(),
+                        consumer: QueueConsumer::PushRetry,
+                        batch_size: 10,
+                    },
+                ],
                 poll_wait: Duration::from_secs(1),
             };
             let gateway = gateway::start(app.clone(), listener, options).await.expect("start gateway");
@@ -115,6 +122,8 @@ pub fn test_config(resources: &LocalResources, port: u16) -> Config {
         ("GUEST_TOKEN_SECRET", secrets::GUEST.into()),
         ("PROVISIONING_API_KEY", secrets::API_KEY.into()),
         ("ALLOWED_ORIGINS", "https://dashboard.example".into()),
+        ("WHATSAPP_API_BASE", format!("http://127.0.0.1:{port}/_fake/whatsapp/v21.0")),
+        ("WHATSAPP_TOKEN", "e2e-whatsapp-token".into()),
     ];
     Config::from_lookup(&[], |key| vars.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()))
         .expect("test configuration")
