@@ -11,6 +11,7 @@
 
 pub mod client;
 pub mod fixtures;
+pub mod openapi;
 
 use std::future::Future;
 use std::sync::OnceLock;
