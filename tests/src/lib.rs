@@ -78,7 +78,7 @@ pub async fn stack() -> &'static Stack {
             }
             let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
             let template = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
-            let resources = bootstrap(&sdk, &template, "e2e").await.expect("bootstrap from template.yaml");
+            let resources = bootstrap(&sdk, &template, &tenant()).await.expect("bootstrap from template.yaml");
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind gateway");
             let port = listener.local_addr().expect("addr").port();
             let config = test_config(&resources, port);
@@ -105,6 +105,16 @@ pub async fn stack() -> &'static Stack {
             Stack { app, resources, gateway }
         })
         .await
+}
+
+/// One tenant (table, queues, bucket) per test binary: a binary that exits while its poller
+/// long-polls a queue leaves the message it was handed invisible for the visibility timeout,
+/// which must not delay the next binary's messages.
+fn tenant() -> String {
+    let exe = std::env::current_exe().ok();
+    let stem = exe.as_ref().and_then(|p| p.file_stem()).and_then(|s| s.to_str()).unwrap_or("suite");
+    let name = stem.rsplit_once('-').map_or(stem, |(name, _hash)| name);
+    format!("e2e-{}", name.replace('_', "-"))
 }
 
 /// The configuration the test stack runs with.
