@@ -18,20 +18,27 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/lobbybee/target}"
 
 lb_log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-# Creates .venv and installs infra/requirements.txt when it changed since the last install.
-lb_venv() {
-  local req="$LB_ROOT/infra/requirements.txt" stamp="$LB_VENV/.requirements.sha256" want
+# Creates a virtualenv and installs a requirements file into it when the file changed since the
+# last install: `lb_pip_env DIR REQUIREMENTS`.
+lb_pip_env() {
+  local venv="$1" req="$2" stamp="$1/.requirements.sha256" want
   want="$(sha256sum "$req" | cut -d' ' -f1)"
-  if [ ! -x "$LB_VENV/bin/python" ]; then
-    lb_log "creating virtualenv .venv"
-    python3 -m venv "$LB_VENV"
+  if [ ! -x "$venv/bin/python" ]; then
+    lb_log "creating virtualenv ${venv#"$LB_ROOT"/}"
+    python3 -m venv "$venv"
   fi
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-    lb_log "installing $(grep -vc '^#' "$req") pinned Python packages into .venv"
-    "$LB_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+    lb_log "installing pinned Python packages from ${req#"$LB_ROOT"/}"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
     echo "$want" >"$stamp"
   fi
 }
+
+# The emulator's virtualenv (.venv).
+lb_venv() { lb_pip_env "$LB_VENV" "$LB_ROOT/infra/requirements.txt"; }
+
+# The template tools' virtualenv (.venv-tools: aws-sam-cli).
+lb_tools_venv() { lb_pip_env "$LB_ROOT/.venv-tools" "$LB_ROOT/infra/requirements-tools.txt"; }
 
 lb_healthy() {
   curl -fsS --max-time 2 "$AWS_ENDPOINT_URL/_localstack/health" >/dev/null 2>&1

@@ -9,6 +9,10 @@ trap lb_emulator_down EXIT
 
 lb_emulator_up
 
+lb_log "sam validate --lint template.yaml"
+lb_tools_venv
+SAM_CLI_TELEMETRY=0 "$LB_ROOT/.venv-tools/bin/sam" validate --lint --template "$LB_ROOT/template.yaml" --region "$AWS_REGION"
+
 lb_log "cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -293,4 +293,27 @@ mod tests {
         assert_eq!(table["TimeToLiveSpecification"]["AttributeName"].as_str(), Some("expires_at"));
         assert_eq!(table["GlobalSecondaryIndexes"][0]["IndexName"].as_str(), Some("gsi1"));
     }
+
+    #[test]
+    fn every_function_crate_has_a_resource_and_every_resource_a_crate() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let doc: Value = serde_yaml::from_str(&std::fs::read_to_string(root.join("template.yaml")).unwrap()).unwrap();
+        let mut binaries: Vec<String> = doc["Resources"]
+            .as_mapping()
+            .unwrap()
+            .values()
+            .filter(|r| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+            .map(|r| {
+                assert_eq!(r["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"));
+                r["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        let mut crates: Vec<String> = std::fs::read_dir(root.join("functions"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        binaries.sort();
+        crates.sort();
+        assert_eq!(binaries, crates);
+    }
 }

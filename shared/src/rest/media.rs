@@ -26,6 +26,15 @@ fn bucket(app: &App) -> Result<&str, HttpError> {
     app.config.media_bucket.as_deref().ok_or_else(|| HttpError::new(503, "Media storage is not configured"))
 }
 
+/// The stable link of `key`: under `PUBLIC_BASE_URL`, or under the host this request came to
+/// (the deployed REST function cannot know its own API's URL without a template cycle).
+fn link(app: &App, request: &Request, key: &str) -> String {
+    crate::media::media_link(app, key).unwrap_or_else(|| {
+        let host = h::header(request, "host").unwrap_or("localhost");
+        format!("https://{host}/api/chat/media/{key}")
+    })
+}
+
 /// `image`, `document`, `audio` or `video` from a MIME type.
 pub fn file_type(content_type: &str) -> &'static str {
     let main = content_type.split('/').next().unwrap_or_default().to_ascii_lowercase();
@@ -148,7 +157,7 @@ pub async fn upload(app: &App, principal: &StaffPrincipal, request: &Request) ->
             tracing::error!(error = %aws_sdk_s3::error::DisplayErrorContext(&e), "upload failed");
             HttpError::internal()
         })?;
-    let file_url = crate::media::media_link(app, &key).unwrap_or_else(|| format!("/api/chat/media/{key}"));
+    let file_url = link(app, request, &key);
     Ok(h::json_response(
         201,
         &json!({
@@ -199,7 +208,7 @@ pub async fn upload_url(app: &App, principal: &StaffPrincipal, request: &Request
         .presigned(PresigningConfig::expires_in(PRESIGN_TTL).map_err(|_| HttpError::internal())?)
         .await
         .map_err(|_| HttpError::internal())?;
-    let file_url = crate::media::media_link(app, &key).unwrap_or_else(|| format!("/api/chat/media/{key}"));
+    let file_url = link(app, request, &key);
     Ok(h::json_response(
         200,
         &json!({ "upload_url": presigned.uri(), "file_url": file_url, "key": key, "expires_in": PRESIGN_TTL.as_secs() }),
