@@ -353,3 +353,68 @@ fn guest_sockets_only_listen() {
         assert_eq!(page.messages.len(), 1);
     });
 }
+
+#[test]
+fn outside_the_24_hour_window_the_message_is_kept_but_not_sent() {
+    run(async {
+        let stack = stack().await;
+        let hotel = TestHotel::create(stack).await;
+        // A conversation opened by staff: the guest has never written, so WhatsApp's window is shut.
+        let created = lobbybee_e2e::client::rest(
+            stack,
+            reqwest::Method::POST,
+            "conversations/create/",
+            Some(&hotel.reception.token),
+            Some(json!({"guest_whatsapp_number": hotel.arriving.number, "department_type": "Reception"})),
+        )
+        .await;
+        let conversation = created.body["conversation"]["id"].as_u64().unwrap();
+        let mut sender = Socket::staff(stack, &hotel.reception.token, None).await;
+        sender.send(json!({"type": "text", "conversation_id": conversation, "content": "Welcome!"})).await;
+        let ack = sender.expect("acknowledgment").await;
+        assert_eq!(ack["status"], "received");
+        let message_id = ack["message_id"].as_u64().unwrap();
+        let notice = sender.expect("message").await;
+        assert_eq!(notice["data"]["sender_type"], "system");
+        assert_eq!(
+            sender.expect("error").await,
+            json!({"type": "error", "message": "Outside the 24-hour WhatsApp window"})
+        );
+        let stored = stack.app.store.get_message(conversation, message_id).await.unwrap().unwrap();
+        assert_eq!(stored.delivery_status, Some(lobbybee::model::DeliveryStatus::Failed));
+    });
+}
+
+#[test]
+fn idle_and_overlong_sockets_are_closed_and_forgotten() {
+    run(async {
+        let stack = stack().await;
+        let hotel = TestHotel::create(stack).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let options = lobbybee_local::gateway::GatewayOptions {
+            stage: "local".into(),
+            idle_timeout: std::time::Duration::from_millis(700),
+            max_lifetime: std::time::Duration::from_secs(60),
+            queues: vec![],
+            poll_wait: std::time::Duration::from_secs(1),
+        };
+        let short = lobbybee_local::gateway::start(stack.app.clone(), listener, options).await.unwrap();
+        let url = format!("{}/?token={}", short.ws_url(), hotel.housekeeping.token);
+        let (mut socket, _) = tokio_tungstenite::connect_async(url.as_str()).await.unwrap();
+        assert_eq!(stack.app.store.staff_connections(&hotel.housekeeping.user_id).await.unwrap().len(), 1);
+        // No frames: the idle timeout closes the socket, and `$disconnect` removed the record first.
+        use futures::StreamExt;
+        let closed = tokio::time::timeout(lobbybee_e2e::WAIT, async {
+            while let Some(Ok(message)) = socket.next().await {
+                if message.is_close() {
+                    return true;
+                }
+            }
+            true
+        })
+        .await;
+        assert_eq!(closed, Ok(true));
+        assert!(stack.app.store.staff_connections(&hotel.housekeeping.user_id).await.unwrap().is_empty());
+        short.shutdown().await;
+    });
+}

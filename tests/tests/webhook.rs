@@ -300,6 +300,17 @@ fn meta_text_image_and_status_payloads() {
         assert_eq!(frame["data"]["message_type"], "image");
         assert_eq!(frame["data"]["content"], "The sink is leaking");
         assert_eq!(frame["data"]["conversation_id"], conversation, "joins the active conversation");
+        // The media was fetched from the Graph API into the bucket; the link redirects staff.
+        let media_url = frame["data"]["media_url"].as_str().unwrap().to_owned();
+        assert!(
+            media_url.starts_with(&format!("{}/api/chat/media/whatsapp/", stack.gateway.http_base())),
+            "{media_url}"
+        );
+        let redirect = lobbybee_e2e::client::send(http().get(&media_url).bearer_auth(&hotel.reception.token)).await;
+        assert_eq!(redirect.status, 302);
+        let bytes =
+            http().get(redirect.headers["location"].to_str().unwrap()).send().await.unwrap().bytes().await.unwrap();
+        assert_eq!(bytes.as_ref(), b"fake-media-1484029172183297");
 
         // A staff reply goes out through the outbound queue and gets a wamid; the status webhook
         // for that wamid moves it to `delivered`.

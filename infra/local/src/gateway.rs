@@ -168,6 +168,8 @@ fn router(shared: St) -> Router {
         .route("/{stage}/@connections/{id}", any(management_staged))
         .route("/health", get(|| async { "ok" }))
         .route("/_fake/whatsapp/{version}/{phone}/messages", post(fake_whatsapp_send))
+        .route("/_fake/whatsapp/media/{media_id}", get(fake_whatsapp_download))
+        .route("/_fake/whatsapp/{version}/{media_id}", get(fake_whatsapp_media))
         .fallback(http_api)
         .with_state(shared)
 }
@@ -490,11 +492,14 @@ async fn run_socket(
             },
         }
     };
-    if let Some(socket) = lock(&st.sockets).get(&meta.connection_id) {
-        let frame = CloseFrame { code: if code == 1005 || code == 1006 { 1000 } else { code }, reason: reason.into() };
-        let _ = socket.tx.send(Message::Close(Some(frame)));
-    }
+    // `$disconnect` runs before the close frame goes out, so a client that sees its socket
+    // closed also sees its connection record gone.
+    let tx = lock(&st.sockets).get(&meta.connection_id).map(|socket| socket.tx.clone());
     finish(&st, &meta, code, reason).await;
+    if let Some(tx) = tx {
+        let frame = CloseFrame { code: if code == 1005 || code == 1006 { 1000 } else { code }, reason: reason.into() };
+        let _ = tx.send(Message::Close(Some(frame)));
+    }
     let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
 }
 
@@ -685,6 +690,23 @@ async fn fake_whatsapp_send(body: Bytes) -> Response {
     let wamid = format!("wamid.LOCAL{}", uuid::Uuid::new_v4().simple());
     let answer = json!({ "messaging_product": "whatsapp", "messages": [{ "id": wamid }] });
     (StatusCode::OK, [("content-type", "application/json")], answer.to_string()).into_response()
+}
+
+/// Graph API media metadata: where to download a media id.
+async fn fake_whatsapp_media(headers: HeaderMap, Path((_version, media_id)): Path<(String, String)>) -> Response {
+    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+    let answer = json!({
+        "messaging_product": "whatsapp",
+        "url": format!("http://{host}/_fake/whatsapp/media/{media_id}"),
+        "mime_type": "image/jpeg",
+        "id": media_id,
+    });
+    (StatusCode::OK, [("content-type", "application/json")], answer.to_string()).into_response()
+}
+
+/// The media bytes (a recognisable fake).
+async fn fake_whatsapp_download(Path(media_id): Path<String>) -> Response {
+    (StatusCode::OK, [("content-type", "image/jpeg")], format!("fake-media-{media_id}")).into_response()
 }
 
 // ---------------------------------------------------------------------------------------------
