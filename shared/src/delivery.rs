@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_apigatewaymanagement::Client as ManagementClient;
 use aws_sdk_apigatewaymanagement::error::DisplayErrorContext;
 use aws_sdk_apigatewaymanagement::operation::post_to_connection::PostToConnectionError;
@@ -223,13 +223,9 @@ impl Delivery {
                 continue;
             };
             if self.send_raw(&job.endpoint, &job.connection_id, &job.frame, false).await == PushResult::Deferred {
-                let mut failure = BatchItemFailure::default();
-                failure.item_identifier = id;
-                failures.push(failure);
+                failures.push(id);
             }
         }
-        let mut response = SqsBatchResponse::default();
-        response.batch_item_failures = failures;
-        response
+        crate::lambda::sqs_batch_response(failures)
     }
 }

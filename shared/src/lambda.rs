@@ -50,3 +50,17 @@ where
     }))
     .await
 }
+
+/// The partial-batch answer of an SQS consumer: the records to deliver again.
+pub fn sqs_batch_response(failed_message_ids: Vec<String>) -> aws_lambda_events::event::sqs::SqsBatchResponse {
+    let mut response = aws_lambda_events::event::sqs::SqsBatchResponse::default();
+    response.batch_item_failures = failed_message_ids
+        .into_iter()
+        .map(|id| {
+            let mut failure = aws_lambda_events::event::sqs::BatchItemFailure::default();
+            failure.item_identifier = id;
+            failure
+        })
+        .collect();
+    response
+}

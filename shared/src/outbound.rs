@@ -7,7 +7,7 @@
 //! on the last attempt (the queue's `maxReceiveCount`) the message is marked `failed` and staff
 //! are told, and SQS moves the job to the dead-letter queue.
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -81,14 +81,10 @@ pub async fn handle_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
             mark(app, &job, DeliveryStatus::Failed, None).await;
         }
         if matches!(outcome, Attempt::Retry(_)) {
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = id;
-            failures.push(failure);
+            failures.push(id);
         }
     }
-    let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = failures;
-    response
+    crate::lambda::sqs_batch_response(failures)
 }
 
 fn receive_count(record: &SqsMessage) -> u32 {

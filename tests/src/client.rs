@@ -38,6 +38,16 @@ impl Socket {
         Socket::connect(stack, &query).await.unwrap_or_else(|s| panic!("staff connect refused with {s}"))
     }
 
+    /// Connects a guest socket with its stay's token (query-parameter form) and waits until it
+    /// is registered.
+    pub async fn guest(stack: &Stack, guest: &crate::fixtures::TestGuest) -> Socket {
+        let path = format!("/?whatsapp_number={}&guest_token={}", guest.number, guest.guest_token);
+        let mut socket =
+            Socket::connect(stack, &path).await.unwrap_or_else(|s| panic!("guest connect refused with {s}"));
+        socket.barrier().await;
+        socket
+    }
+
     /// Sends one text frame.
     pub async fn send_text(&mut self, text: &str) {
         self.stream.send(Message::text(text.to_owned())).await.expect("send frame");

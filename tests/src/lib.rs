@@ -22,7 +22,7 @@ use aws_config::BehaviorVersion;
 use lobbybee::app::App;
 use lobbybee::config::Config;
 use lobbybee_local::bootstrap::{LocalResources, bootstrap};
-use lobbybee_local::gateway::{self, Gateway, GatewayOptions, QueueBinding, QueueConsumer};
+use lobbybee_local::gateway::{self, Gateway, GatewayOptions};
 use tokio::sync::OnceCell;
 
 /// How long a test waits for an expected frame or state before failing.
@@ -83,24 +83,7 @@ pub async fn stack() -> &'static Stack {
             let port = listener.local_addr().expect("addr").port();
             let config = test_config(&resources, port);
             let app = App::new(config, &sdk);
-            let options = GatewayOptions {
-                stage: "local".into(),
-                idle_timeout: Duration::from_secs(600),
-                max_lifetime: Duration::from_secs(7200),
-                queues: vec![
-                    QueueBinding {
-                        queue_url: resources.outbound_queue_url.clone(),
-                        consumer: QueueConsumer::Outbound,
-                        batch_size: 10,
-                    },
-                    QueueBinding {
-                        queue_url: resources.push_retry_queue_url.clone(),
-                        consumer: QueueConsumer::PushRetry,
-                        batch_size: 10,
-                    },
-                ],
-                poll_wait: Duration::from_secs(1),
-            };
+            let options = GatewayOptions::like_aws(&resources);
             let gateway = gateway::start(app.clone(), listener, options).await.expect("start gateway");
             Stack { app, resources, gateway }
         })
@@ -119,23 +102,21 @@ fn tenant() -> String {
 
 /// The configuration the test stack runs with.
 pub fn test_config(resources: &LocalResources, port: u16) -> Config {
-    let vars = [
-        ("TABLE_NAME", resources.table_name.clone()),
-        ("OUTBOUND_QUEUE_URL", resources.outbound_queue_url.clone()),
-        ("PUSH_RETRY_QUEUE_URL", resources.push_retry_queue_url.clone()),
-        ("MEDIA_BUCKET", resources.media_bucket.clone()),
-        ("WS_ENDPOINT", format!("http://127.0.0.1:{port}/local")),
-        ("PUBLIC_BASE_URL", format!("http://127.0.0.1:{port}/api/chat")),
-        ("JWT_SECRET", secrets::JWT.into()),
-        ("WEBHOOK_SECRET", secrets::WEBHOOK.into()),
-        ("WHATSAPP_APP_SECRET", secrets::APP.into()),
-        ("WHATSAPP_VERIFY_TOKEN", secrets::VERIFY.into()),
-        ("GUEST_TOKEN_SECRET", secrets::GUEST.into()),
-        ("PROVISIONING_API_KEY", secrets::API_KEY.into()),
-        ("ALLOWED_ORIGINS", "https://dashboard.example".into()),
-        ("WHATSAPP_API_BASE", format!("http://127.0.0.1:{port}/_fake/whatsapp/v21.0")),
-        ("WHATSAPP_TOKEN", "e2e-whatsapp-token".into()),
-    ];
+    let mut vars = lobbybee_local::env::stack_vars(resources, port);
+    vars.extend(
+        [
+            ("JWT_SECRET", secrets::JWT),
+            ("WEBHOOK_SECRET", secrets::WEBHOOK),
+            ("WHATSAPP_APP_SECRET", secrets::APP),
+            ("WHATSAPP_VERIFY_TOKEN", secrets::VERIFY),
+            ("GUEST_TOKEN_SECRET", secrets::GUEST),
+            ("PROVISIONING_API_KEY", secrets::API_KEY),
+            ("ALLOWED_ORIGINS", "https://dashboard.example"),
+            ("WHATSAPP_TOKEN", "e2e-whatsapp-token"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
     Config::from_lookup(&[], |key| vars.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()))
         .expect("test configuration")
 }

@@ -409,13 +409,7 @@ fn send_typing_and_mark_read_push_what_the_contract_promises() {
         let hotel = TestHotel::create(stack).await;
         let id = conversation_with(stack, &hotel.guest.number, "Reception").await;
         let mut colleague = Socket::staff(stack, &hotel.reception2.token, None).await;
-        let mut guest = Socket::connect(
-            stack,
-            &format!("/?whatsapp_number={}&guest_token={}", hotel.guest.number, hotel.guest.guest_token),
-        )
-        .await
-        .unwrap();
-        guest.barrier().await;
+        let mut guest = Socket::guest(stack, &hotel.guest).await;
 
         let sent = post(
             stack,

@@ -91,13 +91,7 @@ fn a_staff_text_reaches_the_department_the_manager_and_the_guest_but_not_other_d
         let mut colleague = Socket::staff(stack, &hotel.reception2.token, None).await;
         let mut room_service = Socket::staff(stack, &hotel.room_service.token, None).await;
         let mut manager = Socket::staff(stack, &hotel.manager.token, None).await;
-        let mut guest = Socket::connect(
-            stack,
-            &format!("/?whatsapp_number={}&guest_token={}", hotel.guest.number, hotel.guest.guest_token),
-        )
-        .await
-        .unwrap();
-        guest.barrier().await;
+        let mut guest = Socket::guest(stack, &hotel.guest).await;
 
         sender.send(json!({"type": "text", "conversation_id": conversation, "content": "  On their way  "})).await;
         let ack = sender.expect("acknowledgment").await;
@@ -154,13 +148,7 @@ fn typing_close_mark_read_and_subscriptions() {
         let mut me = Socket::staff(stack, &hotel.reception.token, None).await;
         let mut peer = Socket::staff(stack, &hotel.reception2.token, None).await;
         let mut room_service = Socket::staff(stack, &hotel.room_service.token, None).await;
-        let mut guest = Socket::connect(
-            stack,
-            &format!("/?whatsapp_number={}&guest_token={}", hotel.guest.number, hotel.guest.guest_token),
-        )
-        .await
-        .unwrap();
-        guest.barrier().await;
+        let mut guest = Socket::guest(stack, &hotel.guest).await;
 
         me.send(json!({"type": "typing", "conversation_id": conversation, "is_typing": true})).await;
         let expected = json!({"type": "typing", "data": {"conversation_id": conversation, "user_id": hotel.reception.user_id, "user_name": hotel.reception.name, "is_typing": true}});

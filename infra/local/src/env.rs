@@ -25,3 +25,20 @@ pub fn lookup(key: &str, extra: &[(String, String)]) -> Option<String> {
         .or_else(|| extra.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))
         .or_else(|| DEV_DEFAULTS.iter().find(|(k, _)| *k == key).map(|(_, v)| (*v).to_owned()))
 }
+
+/// The variables that depend on where the local stack runs: resource names from the bootstrap
+/// and the gateway's own address (management endpoint, media links, fake WhatsApp API).
+pub fn stack_vars(resources: &crate::bootstrap::LocalResources, port: u16) -> Vec<(String, String)> {
+    [
+        ("TABLE_NAME", resources.table_name.clone()),
+        ("OUTBOUND_QUEUE_URL", resources.outbound_queue_url.clone()),
+        ("PUSH_RETRY_QUEUE_URL", resources.push_retry_queue_url.clone()),
+        ("MEDIA_BUCKET", resources.media_bucket.clone()),
+        ("WS_ENDPOINT", format!("http://127.0.0.1:{port}/local")),
+        ("PUBLIC_BASE_URL", format!("http://127.0.0.1:{port}/api/chat")),
+        ("WHATSAPP_API_BASE", format!("http://127.0.0.1:{port}/_fake/whatsapp/v21.0")),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}

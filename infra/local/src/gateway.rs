@@ -80,6 +80,25 @@ pub struct GatewayOptions {
     pub poll_wait: Duration,
 }
 
+impl GatewayOptions {
+    /// API Gateway's own settings (10-minute idle timeout, 2-hour lifetime, stage `local`) with
+    /// the stack's two queues bound to their consumers, as a deployed stack has them.
+    pub fn like_aws(resources: &crate::bootstrap::LocalResources) -> Self {
+        let binding =
+            |queue_url: &str, consumer| QueueBinding { queue_url: queue_url.to_owned(), consumer, batch_size: 10 };
+        GatewayOptions {
+            stage: "local".into(),
+            idle_timeout: Duration::from_secs(600),
+            max_lifetime: Duration::from_secs(7200),
+            queues: vec![
+                binding(&resources.outbound_queue_url, QueueConsumer::Outbound),
+                binding(&resources.push_retry_queue_url, QueueConsumer::PushRetry),
+            ],
+            poll_wait: Duration::from_secs(1),
+        }
+    }
+}
+
 /// A running gateway.
 pub struct Gateway {
     /// Bound address.

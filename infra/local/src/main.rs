@@ -10,13 +10,12 @@
 //! `infra/scripts/up.sh`, which then runs this.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use lobbybee::app::App;
 use lobbybee::config::Config;
 use lobbybee_local::bootstrap::{LocalResources, bootstrap};
-use lobbybee_local::gateway::{self, GatewayOptions, QueueBinding, QueueConsumer};
+use lobbybee_local::gateway::{self, GatewayOptions};
 use lobbybee_local::{env, seed};
 
 struct Args {
@@ -74,15 +73,7 @@ async fn run() -> Result<(), String> {
 }
 
 fn local_app(sdk: &aws_config::SdkConfig, resources: &LocalResources, port: u16) -> Result<App, String> {
-    let extra = vec![
-        ("TABLE_NAME".to_owned(), resources.table_name.clone()),
-        ("OUTBOUND_QUEUE_URL".to_owned(), resources.outbound_queue_url.clone()),
-        ("PUSH_RETRY_QUEUE_URL".to_owned(), resources.push_retry_queue_url.clone()),
-        ("MEDIA_BUCKET".to_owned(), resources.media_bucket.clone()),
-        ("WS_ENDPOINT".to_owned(), format!("http://127.0.0.1:{port}/local")),
-        ("PUBLIC_BASE_URL".to_owned(), format!("http://127.0.0.1:{port}/api/chat")),
-        ("WHATSAPP_API_BASE".to_owned(), format!("http://127.0.0.1:{port}/_fake/whatsapp/v21.0")),
-    ];
+    let extra = env::stack_vars(resources, port);
     let config = Config::from_lookup(&[], |key| env::lookup(key, &extra)).map_err(|e| e.to_string())?;
     Ok(App::new(config, sdk))
 }
@@ -99,24 +90,7 @@ async fn up(sdk: &aws_config::SdkConfig, resources: &LocalResources, port: u16) 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
-    let options = GatewayOptions {
-        stage: "local".into(),
-        idle_timeout: Duration::from_secs(600),
-        max_lifetime: Duration::from_secs(7200),
-        queues: vec![
-            QueueBinding {
-                queue_url: resources.outbound_queue_url.clone(),
-                consumer: QueueConsumer::Outbound,
-                batch_size: 10,
-            },
-            QueueBinding {
-                queue_url: resources.push_retry_queue_url.clone(),
-                consumer: QueueConsumer::PushRetry,
-                batch_size: 10,
-            },
-        ],
-        poll_wait: Duration::from_secs(1),
-    };
+    let options = GatewayOptions::like_aws(resources);
     let gateway = gateway::start(app, listener, options).await.map_err(|e| e.to_string())?;
     let http = gateway.http_base();
     println!("LobbyBee Chat is running locally\n");

@@ -1,11 +1,12 @@
 //! Demo data for the local stack: one hotel, staff in Reception, Room Service and Café, a
 //! manager, two guests with active stays and one whose stay is over. Written through the same
-//! store code the functions use (idempotent: a second run replaces the same records).
+//! store code the functions use (idempotent: a second run replaces the same records), plus one
+//! guest message so the dashboard has a conversation to show.
 
 use lobbybee::auth::{guest_token, jwt};
 use lobbybee::department::Department;
-use lobbybee::model::{Guest, GuestStatus, Hotel, Staff, Stay, StayStatus, UserType};
-use lobbybee::store::{Store, StoreError};
+use lobbybee::model::{Guest, GuestStatus, Hotel, MessageType, SenderType, Staff, Stay, StayStatus, UserType};
+use lobbybee::store::{NewMessage, Store, StoreError};
 
 /// The demo hotel id.
 pub const DEMO_HOTEL: &str = "demo-hotel";
@@ -135,6 +136,29 @@ pub async fn seed(store: &Store, jwt_secret: &str, guest_secret: &str) -> Result
             guest_token: (stay_status == StayStatus::Active)
                 .then(|| guest_token::issue(guest_secret.as_bytes(), stay_id, id)),
         });
+    }
+    // A first guest message, so the dashboard has something to show (idempotent on its id).
+    if let Some(asha) = store.get_guest(1).await? {
+        let message = NewMessage {
+            sender_type: SenderType::Guest,
+            sender_id: None,
+            sender_name: asha.full_name.clone(),
+            message_type: MessageType::Text,
+            content: "Hi! Could I get two more towels in room 204, please?".into(),
+            media_url: None,
+            media_filename: None,
+            delivery_status: None,
+            provider_message_id: Some("wamid.DEMO-SEED-1".into()),
+        };
+        store
+            .add_guest_message(
+                &asha,
+                Department::Reception,
+                asha.new_conversation_type(),
+                message,
+                lobbybee::clock::now(),
+            )
+            .await?;
     }
     Ok(DemoData { staff: demo_staff, guests: demo_guests })
 }

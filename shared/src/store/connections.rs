@@ -34,16 +34,23 @@ pub struct ListenerRef {
     pub expires_at: i64,
 }
 
-impl Store {
-    /// Stores a new connection with all its index items.
-    pub async fn put_connection(&self, connection: &Connection) -> Result<(), StoreError> {
-        let reference = ListenerRef {
+impl ListenerRef {
+    /// The index entry of a connection.
+    fn of(connection: &Connection) -> Self {
+        ListenerRef {
             connection_id: connection.connection_id.clone(),
             kind: connection.kind,
             staff_id: connection.staff_id.clone(),
             guest_id: connection.guest_id,
             expires_at: connection.expires_at,
-        };
+        }
+    }
+}
+
+impl Store {
+    /// Stores a new connection with all its index items.
+    pub async fn put_connection(&self, connection: &Connection) -> Result<(), StoreError> {
+        let reference = ListenerRef::of(connection);
         let expiry = Some(connection.expires_at);
         let index_key = keys::connection_ref(&connection.connection_id);
         let mut tx = vec![self.put(
@@ -139,13 +146,7 @@ impl Store {
 
     /// Subscribes a socket to a conversation outside its departments.
     pub async fn subscribe(&self, connection: &Connection, conversation: ConversationId) -> Result<(), StoreError> {
-        let reference = ListenerRef {
-            connection_id: connection.connection_id.clone(),
-            kind: connection.kind,
-            staff_id: connection.staff_id.clone(),
-            guest_id: connection.guest_id,
-            expires_at: connection.expires_at,
-        };
+        let reference = ListenerRef::of(connection);
         let expiry = Some(connection.expires_at);
         let marker = codec::to_item(
             &serde_json::json!({ "conversation_id": conversation }),

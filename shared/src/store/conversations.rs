@@ -370,21 +370,10 @@ impl Store {
     ) -> Result<Appended, Attempt> {
         let id = self.allocate_conversation_id().await?;
         let from_guest = message.sender_type == SenderType::Guest;
-        let conversation = Conversation {
-            id,
-            hotel_id: guest.hotel_id.clone(),
-            guest_id: guest.id,
-            department,
-            conversation_type,
-            status: ConversationStatus::Active,
-            last_message_at: now,
-            last_message_preview: message.preview(),
-            assigned_to: None,
-            unread_count: u64::from(from_guest),
-            msg_seq: 1,
-            created_at: now,
-            updated_at: now,
-        };
+        let mut conversation = fresh_conversation(id, guest, department, conversation_type, now);
+        conversation.last_message_preview = message.preview();
+        conversation.unread_count = u64::from(from_guest);
+        conversation.msg_seq = 1;
         let stored = message.clone().into_message(id * MESSAGE_ID_STRIDE + 1, id, now);
         let expiry = self.retention_expiry(now);
         let mut tx = vec![
@@ -422,21 +411,7 @@ impl Store {
                 }
             }
             let id = self.allocate_conversation_id().await?;
-            let conversation = Conversation {
-                id,
-                hotel_id: guest.hotel_id.clone(),
-                guest_id: guest.id,
-                department,
-                conversation_type,
-                status: ConversationStatus::Active,
-                last_message_at: now,
-                last_message_preview: String::new(),
-                assigned_to: None,
-                unread_count: 0,
-                msg_seq: 0,
-                created_at: now,
-                updated_at: now,
-            };
+            let conversation = fresh_conversation(id, guest, department, conversation_type, now);
             let expiry = self.retention_expiry(now);
             let tx = vec![
                 self.put(self.conversation_item(&conversation, expiry)?, Some(NEW_ITEM), &[])?,
@@ -943,6 +918,31 @@ impl Store {
             )?);
         }
         Ok(())
+    }
+}
+
+/// A new, empty, active conversation.
+fn fresh_conversation(
+    id: ConversationId,
+    guest: &Guest,
+    department: Department,
+    conversation_type: ConversationType,
+    now: DateTime<Utc>,
+) -> Conversation {
+    Conversation {
+        id,
+        hotel_id: guest.hotel_id.clone(),
+        guest_id: guest.id,
+        department,
+        conversation_type,
+        status: ConversationStatus::Active,
+        last_message_at: now,
+        last_message_preview: String::new(),
+        assigned_to: None,
+        unread_count: 0,
+        msg_seq: 0,
+        created_at: now,
+        updated_at: now,
     }
 }
 
