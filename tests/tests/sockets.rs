@@ -406,3 +406,22 @@ fn idle_and_overlong_sockets_are_closed_and_forgotten() {
         short.shutdown().await;
     });
 }
+
+#[test]
+fn the_handlers_take_the_fixture_events_as_api_gateway_sends_them() {
+    run(async {
+        let stack = stack().await;
+        let fixture = |name: &str| -> aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures").join(name);
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+        };
+        // The fixture's token is a placeholder: the real `$connect` refuses it with 401.
+        let connect = lobbybee::ws::connect(&stack.app, fixture("apigw-ws-connect.json")).await;
+        assert_eq!(connect.status_code, 401);
+        // A frame from a connection that is not stored is ignored; a disconnect of it is fine.
+        let message = lobbybee::ws::message(&stack.app, fixture("apigw-ws-message.json")).await;
+        assert_eq!(message.status_code, 200);
+        let disconnect = lobbybee::ws::disconnect(&stack.app, fixture("apigw-ws-disconnect.json")).await;
+        assert_eq!(disconnect.status_code, 200);
+    });
+}
