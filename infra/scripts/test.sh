@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test on a fresh machine: installs the emulator into .venv, starts it
-# (unless one already answers at AWS_ENDPOINT_URL), checks formatting and lints, runs the whole
-# test suite against it, and stops what it started, also when something fails.
+# (unless one already answers at AWS_ENDPOINT_URL), lints the SAM template, checks formatting and
+# clippy, runs the whole test suite against the emulator, deploys the template to the emulator's
+# CloudFormation and smoke-tests that deployment, and stops what it started, also on failure.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$LB_ROOT"
@@ -22,6 +23,11 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 lb_log "cargo test (unit, store, end-to-end) against $AWS_ENDPOINT_URL"
 LOBBYBEE_METRICS=off cargo test --workspace --no-fail-fast --quiet 2>&1 | tee "$LB_STATE/test.log"
 status=${PIPESTATUS[0]}
+
+lb_log "deployment smoke test: template.yaml on the emulator's CloudFormation"
+LB_SMOKE_NESTED=1 "$LB_ROOT/infra/scripts/smoke.sh" 2>&1 | tee -a "$LB_STATE/test.log"
+[ "${PIPESTATUS[0]}" = 0 ] || status=1
+
 passed=$(grep -Eo '[0-9]+ passed' "$LB_STATE/test.log" | awk '{s+=$1} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' "$LB_STATE/test.log" | awk '{s+=$1} END {print s+0}')
 echo "total: $passed passed, $failed failed"

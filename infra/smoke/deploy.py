@@ -1,0 +1,136 @@
+"""Deploys template.yaml to MiniStack's CloudFormation engine (the SAM transform included) for the
+smoke test, after a documented transformation that bridges what the emulator lacks.
+
+Usage: deploy.py TEMPLATE BINARIES_DIR TENANT  (BINARIES_DIR holds one `<function>` executable
+per crate of functions/, built for this machine). Prints the stack outputs as KEY=value lines.
+
+The local variant is generated here from the real template on every run (never kept by hand):
+  1. WebSocket: MiniStack rejects AWS::ApiGatewayV2::Deployment, so the deployment resource is
+     dropped and the stage auto-deploys.
+  2. Functions: CodeUri points at a zip in the emulator's S3 (`bootstrap` built for this
+     machine, so Architectures becomes x86_64 on x86 hosts); the cargo-lambda metadata goes.
+  3. REST: SAM HttpApi events create an API without routes on MiniStack, so the REST function
+     also gets a Function URL, which the smoke test calls.
+  4. Management API: MiniStack serves @connections under
+     http://127.0.0.1:4566/_aws/execute-api/{apiId}/{stage}, so WS_ENDPOINT points there.
+  5. Alarms: MiniStack does not support metric-math alarms, so FunctionErrorsAlarm is dropped
+     (the dead-letter alarms stay).
+"""
+
+import io
+import json
+import os
+import platform
+import sys
+import time
+import zipfile
+
+import boto3
+import yaml
+
+ENDPOINT = os.environ.get("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+
+
+class CfnLoader(yaml.SafeLoader):
+    """YAML loader that turns CloudFormation short-form tags into their long JSON form."""
+
+
+def _tag(name):
+    def construct(loader, node):
+        if isinstance(node, yaml.ScalarNode):
+            value = loader.construct_scalar(node)
+            if name == "Fn::GetAtt":
+                return {name: value.split(".", 1)}
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)
+        return {name: value} if name != "Ref" else {"Ref": value}
+    return construct
+
+
+for short, long in [("!Ref", "Ref"), ("!Sub", "Fn::Sub"), ("!GetAtt", "Fn::GetAtt"), ("!If", "Fn::If"),
+                    ("!Not", "Fn::Not"), ("!Equals", "Fn::Equals"), ("!Join", "Fn::Join")]:
+    CfnLoader.add_constructor(short, _tag(long))
+
+
+def local_variant(template, bucket):
+    resources = template["Resources"]
+    resources.pop("WebSocketDeployment", None)
+    resources.pop("FunctionErrorsAlarm", None)
+    stage = resources["WebSocketStage"]["Properties"]
+    stage.pop("DeploymentId", None)
+    stage["AutoDeploy"] = True
+    arch = "arm64" if platform.machine() in ("aarch64", "arm64") else "x86_64"
+    template["Globals"]["Function"]["Architectures"] = [arch]
+    template["Globals"]["Function"]["Environment"]["Variables"]["WS_ENDPOINT"] = {
+        "Fn::Sub": ENDPOINT + "/_aws/execute-api/${WebSocketApi}/${Stage}"}
+    for name, resource in resources.items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        binary = resource.pop("Metadata")["BuildProperties"]["Binary"]
+        resource["Properties"]["CodeUri"] = {"Bucket": bucket, "Key": f"{binary}.zip"}
+    resources["RestApiFunction"]["Properties"]["FunctionUrlConfig"] = {"AuthType": "NONE"}
+    template.setdefault("Outputs", {})["RestFunctionUrl"] = {"Value": {"Fn::GetAtt": ["RestApiFunctionUrl", "FunctionUrl"]}}
+    template["Outputs"]["WebSocketApiId"] = {"Value": {"Ref": "WebSocketApi"}}
+    return template
+
+
+def main():
+    template_path, binaries, tenant = sys.argv[1], sys.argv[2], sys.argv[3]
+    template = yaml.load(open(template_path), Loader=CfnLoader)
+    s3 = boto3.client("s3", endpoint_url=ENDPOINT)
+    bucket = f"{tenant}-artifacts"
+    try:
+        s3.create_bucket(Bucket=bucket)
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass
+    for name in os.listdir(os.path.join(os.path.dirname(template_path), "functions")):
+        data = io.BytesIO()
+        with zipfile.ZipFile(data, "w", zipfile.ZIP_DEFLATED) as archive:
+            info = zipfile.ZipInfo("bootstrap")
+            info.external_attr = 0o755 << 16
+            archive.writestr(info, open(os.path.join(binaries, name), "rb").read())
+        s3.put_object(Bucket=bucket, Key=f"{name}.zip", Body=data.getvalue())
+    secrets = boto3.client("secretsmanager", endpoint_url=ENDPOINT)
+    secret = json.loads(os.environ["SMOKE_SECRET_JSON"])
+    try:
+        secrets.create_secret(Name=f"lobbybee/{tenant}", SecretString=json.dumps(secret))
+    except secrets.exceptions.ResourceExistsException:
+        secrets.put_secret_value(SecretId=f"lobbybee/{tenant}", SecretString=json.dumps(secret))
+    cfn = boto3.client("cloudformation", endpoint_url=ENDPOINT)
+    stack = f"lobbybee-{tenant}"
+    try:
+        cfn.delete_stack(StackName=stack)
+    except Exception:  # noqa: BLE001 - no previous stack
+        pass
+    cfn.create_stack(
+        StackName=stack,
+        TemplateBody=json.dumps(local_variant(template, bucket)),
+        Parameters=[
+            {"ParameterKey": "TenantName", "ParameterValue": tenant},
+            {"ParameterKey": "Stage", "ParameterValue": "smoke"},
+            {"ParameterKey": "SecretName", "ParameterValue": f"lobbybee/{tenant}"},
+            {"ParameterKey": "AllowedOrigins", "ParameterValue": "https://dashboard.example"},
+        ],
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+    )
+    deadline = time.time() + 300
+    while True:
+        description = cfn.describe_stacks(StackName=stack)["Stacks"][0]
+        status = description["StackStatus"]
+        if status.endswith("_COMPLETE") or status.endswith("_FAILED") or time.time() > deadline:
+            break
+        time.sleep(1)
+    if status != "CREATE_COMPLETE":
+        events = cfn.describe_stack_events(StackName=stack)["StackEvents"]
+        for event in events:
+            if "FAILED" in event.get("ResourceStatus", ""):
+                print(f"# {event['LogicalResourceId']}: {event.get('ResourceStatusReason')}", file=sys.stderr)
+        sys.exit(f"stack {stack} ended in {status}")
+    for output in description.get("Outputs", []):
+        print(f"{output['OutputKey']}={output['OutputValue']}")
+
+
+if __name__ == "__main__":
+    main()
