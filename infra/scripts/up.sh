@@ -9,6 +9,7 @@ cd "$LB_ROOT"
 trap lb_emulator_down EXIT
 
 lb_emulator_up
+export LOBBYBEE_METRICS="${LOBBYBEE_METRICS:-off}" # CloudWatch metric lines are noise locally
 lb_log "building the local gateway"
 cargo build --quiet -p lobbybee-local
 "$CARGO_TARGET_DIR/debug/lobbybee-local" up --port "${PORT:-8080}" --template "$LB_ROOT/template.yaml" --tenant "${TENANT:-local}"

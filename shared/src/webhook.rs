@@ -28,11 +28,13 @@ use crate::store::{AppendOutcome, IdempotencyRecord, NewMessage, StoreError};
 pub async fn handle(app: &App, request: Request) -> Response<Body> {
     let span = tracing::info_span!("webhook", request_id = %h::request_id(&request));
     async move {
+        let started = std::time::Instant::now();
         let result = match *request.method() {
             Method::GET => verify_subscription(app, &request),
             Method::POST => receive(app, &request).await,
             _ => Err(HttpError::new(405, "Method not allowed")),
         };
+        crate::telemetry::metric("WebhookLatency", started.elapsed().as_secs_f64() * 1e3);
         result.unwrap_or_else(HttpError::into_response)
     }
     .instrument(span)

@@ -231,6 +231,7 @@ pub async fn message(app: &App, event: ApiGatewayWebsocketProxyRequest) -> ApiGa
     let connection_id = event.request_context.connection_id.clone().unwrap_or_default();
     let span = tracing::info_span!("frame", connection_id = %connection_id);
     async move {
+        let started = std::time::Instant::now();
         let origin = origin_of(app, &event);
         let reply = match handle_frame(app, &event, &connection_id, &origin).await {
             Ok(reply) => reply,
@@ -239,6 +240,7 @@ pub async fn message(app: &App, event: ApiGatewayWebsocketProxyRequest) -> ApiGa
         if let (Some(reply), Some(endpoint)) = (reply, origin.endpoint.as_deref()) {
             app.delivery.send(endpoint, &connection_id, &reply).await;
         }
+        crate::telemetry::metric("FrameLatency", started.elapsed().as_secs_f64() * 1e3);
         status(200, None)
     }
     .instrument(span)

@@ -22,6 +22,7 @@ use crate::http::{self as h, HttpError};
 pub async fn handle(app: &App, request: Request) -> Response<Body> {
     let span = tracing::info_span!("rest", request_id = %h::request_id(&request), method = %request.method());
     async move {
+        let started = std::time::Instant::now();
         let origin = h::header(&request, "origin").map(str::to_owned);
         let mut response = if request.method() == Method::OPTIONS {
             h::empty_response(204)
@@ -30,6 +31,7 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
         };
         add_cors(app, origin.as_deref(), &mut response);
         tracing::info!(status = response.status().as_u16(), "answered");
+        crate::telemetry::metric("RestLatency", started.elapsed().as_secs_f64() * 1e3);
         response
     }
     .instrument(span)
