@@ -171,7 +171,9 @@ lb_emulator_up() {
   lb_log "starting MiniStack on 127.0.0.1:$port (log: ${log#"$root"/})"
   # setsid -f: MiniStack runs in its own session and process group (the pid written by the inner
   # shell, which execs MiniStack, is also the group id), so it outlives this shell and Ctrl-C here,
-  # and can be stopped as a group.
+  # and can be stopped as a group. The inner shell writes its own pid ($$, kept by exec) to $1 and
+  # becomes $2.
+  local launcher="echo \$\$ >\"\$1\"; exec \"\$2\""
   BIND_HOST=127.0.0.1 \
     IOT_MTLS_ENABLED=0 \
     SFTP_ENABLED=0 \
@@ -183,7 +185,7 @@ lb_emulator_up() {
     S3_PERSIST="$persist" \
     STATE_DIR="$state/ministack-state" \
     S3_DATA_DIR="$state/ministack-s3" \
-    setsid -f sh -c 'echo $$ >"$1"; exec "$2"' sh "$pidfile" "$root/.venv/bin/ministack" \
+    setsid -f sh -c "$launcher" sh "$pidfile" "$root/.venv/bin/ministack" \
     >"$log" 2>&1 </dev/null
   LB_EMULATOR_STARTED=1
 
@@ -225,15 +227,15 @@ lb_emulator_down() {
   fi
   lb_log "stopping MiniStack (pid $pid)"
   kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-  local i
-  for i in $(seq 1 100); do
+  local _
+  for _ in $(seq 1 100); do
     [ -n "$(lb__our_pid)" ] || break
     sleep 0.1
   done
   if [ -n "$(lb__our_pid)" ]; then
     lb_log "MiniStack did not stop within 10 s; killing it"
     kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-    for i in $(seq 1 50); do
+    for _ in $(seq 1 50); do
       [ -n "$(lb__our_pid)" ] || break
       sleep 0.1
     done

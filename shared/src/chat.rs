@@ -171,8 +171,8 @@ pub fn message_frame(message: &Message, department: Department, guest: &GuestRec
     ServerFrame::Message { data: Box::new(MessageData::new(message, department, info)) }
 }
 
-/// Pushes a new message to the department's staff (and subscribers) and, for staff and system
-/// messages, to the guest's sockets.
+/// Pushes a new message to the department's staff (and subscribers) and, for staff messages,
+/// to the guest's sockets (guests never see system messages: transfer notes are internal).
 pub async fn announce_message(
     app: &App,
     origin: &Origin,
@@ -183,7 +183,7 @@ pub async fn announce_message(
     let frame = message_frame(message, conversation.department, guest);
     let mut targets =
         or_nobody(staff_audience(app, &conversation.hotel_id, conversation.department, Some(conversation.id)).await);
-    if message.sender_type != SenderType::Guest {
+    if message.sender_type == SenderType::Staff {
         targets.extend(or_nobody(guest_audience(app, conversation.guest_id).await));
     }
     push(app, origin, targets, &frame).await;

@@ -357,6 +357,7 @@ fn outside_the_24_hour_window_the_message_is_kept_but_not_sent() {
         )
         .await;
         let conversation = created.body["conversation"]["id"].as_u64().unwrap();
+        let mut guest = Socket::guest(stack, &hotel.arriving).await;
         let mut sender = Socket::staff(stack, &hotel.reception.token, None).await;
         sender.send(json!({"type": "text", "conversation_id": conversation, "content": "Welcome!"})).await;
         let ack = sender.expect("acknowledgment").await;
@@ -370,6 +371,10 @@ fn outside_the_24_hour_window_the_message_is_kept_but_not_sent() {
         );
         let stored = stack.app.store.get_message(conversation, message_id).await.unwrap().unwrap();
         assert_eq!(stored.delivery_status, Some(lobbybee::model::DeliveryStatus::Failed));
+        // The guest's socket shows the staff message but never the internal system notice.
+        let seen = guest.barrier().await;
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert_eq!(seen[0]["data"]["sender_type"], "staff");
     });
 }
 
