@@ -18,27 +18,30 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/lobbybee/target}"
 
 lb_log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-# Creates a virtualenv and installs a requirements file into it when the file changed since the
-# last install: `lb_pip_env DIR REQUIREMENTS`.
+# Creates a virtualenv and installs a requirements file into it, every transitive version pinned
+# by a constraints file, when either changed since the last install:
+# `lb_pip_env DIR REQUIREMENTS CONSTRAINTS`.
 lb_pip_env() {
-  local venv="$1" req="$2" stamp="$1/.requirements.sha256" want
-  want="$(sha256sum "$req" | cut -d' ' -f1)"
+  local venv="$1" req="$2" constraints="$3" stamp="$1/.requirements.sha256" want
+  want="$(cat "$req" "$constraints" | sha256sum | cut -d' ' -f1)"
   if [ ! -x "$venv/bin/python" ]; then
     lb_log "creating virtualenv ${venv#"$LB_ROOT"/}"
     python3 -m venv "$venv"
   fi
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     lb_log "installing pinned Python packages from ${req#"$LB_ROOT"/}"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$req" -c "$constraints"
     echo "$want" >"$stamp"
   fi
 }
 
 # The emulator's virtualenv (.venv).
-lb_venv() { lb_pip_env "$LB_VENV" "$LB_ROOT/infra/requirements.txt"; }
+lb_venv() { lb_pip_env "$LB_VENV" "$LB_ROOT/infra/requirements.txt" "$LB_ROOT/infra/constraints.txt"; }
 
 # The template tools' virtualenv (.venv-tools: aws-sam-cli).
-lb_tools_venv() { lb_pip_env "$LB_ROOT/.venv-tools" "$LB_ROOT/infra/requirements-tools.txt"; }
+lb_tools_venv() {
+  lb_pip_env "$LB_ROOT/.venv-tools" "$LB_ROOT/infra/requirements-tools.txt" "$LB_ROOT/infra/constraints-tools.txt"
+}
 
 lb_healthy() {
   curl -fsS --max-time 2 "$AWS_ENDPOINT_URL/_localstack/health" >/dev/null 2>&1
@@ -48,6 +51,7 @@ lb_healthy() {
 lb_emulator_up() {
   if lb_healthy; then
     lb_log "using the emulator already answering at $AWS_ENDPOINT_URL"
+    LB_EMULATOR_STARTED=0 # not ours: lb_emulator_down leaves it running
     return 0
   fi
   lb_venv
@@ -60,6 +64,7 @@ lb_emulator_up() {
       setsid "$LB_VENV/bin/ministack" >"$LB_STATE/ministack.log" 2>&1 </dev/null &
     echo $! >"$LB_STATE/ministack.pid"
   )
+  LB_EMULATOR_STARTED=1
   local waited=0
   until lb_healthy; do
     sleep 0.2
@@ -73,13 +78,15 @@ lb_emulator_up() {
   lb_log "MiniStack is up (pid $(cat "$LB_STATE/ministack.pid"))"
 }
 
-# Stops MiniStack if (and only if) lb_emulator_up started it.
+# Stops MiniStack if lb_emulator_up started it (or, from down.sh, if our pid file names a running
+# MiniStack). A stale pid file that now names another program is removed, the program untouched.
 lb_emulator_down() {
+  [ "${LB_EMULATOR_STARTED:-}" != 0 ] || return 0
   local pidfile="$LB_STATE/ministack.pid"
   [ -f "$pidfile" ] || return 0
   local pid
   pid="$(cat "$pidfile")"
-  if kill -0 "$pid" 2>/dev/null; then
+  if kill -0 "$pid" 2>/dev/null && grep -q ministack "/proc/$pid/cmdline" 2>/dev/null; then
     lb_log "stopping MiniStack (pid $pid)"
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done

@@ -14,7 +14,9 @@ lb_venv
 
 lb_log "building the function binaries"
 functions=$(ls functions)
-cargo build --quiet $(printf -- '-p %s ' $functions) -p lobbybee-e2e --bin smoke
+# (two commands: `--bin smoke` would narrow the first one to that one binary)
+cargo build --quiet $(printf -- '-p %s ' $functions)
+cargo build --quiet -p lobbybee-e2e --bin smoke
 bin="$LB_STATE/smoke-bin"
 mkdir -p "$bin"
 for f in $functions; do cp "$CARGO_TARGET_DIR/debug/$f" "$bin/"; done

@@ -1,919 +1,926 @@
-//! The local API Gateway: one port that serves what AWS serves in front of the functions.
+//! The local API Gateway: one port that serves what AWS serves in front of the functions, and
+//! calls the very handler code the Lambdas run.
 //!
-//! - **WebSocket API** at `/` (query parameters) and at the Django-style paths `/ws/chat/`,
-//!   `/ws/chat/{department}/` and `/ws/guest/{whatsapp_number}/`. The handshake is held until
-//!   `$connect` answers and refused with its status when that is not 2xx; every text frame is a
-//!   `$default` event (in order per socket, sockets in parallel); closing, the idle timeout, the
-//!   maximum lifetime and a management `DELETE` end in exactly one `$disconnect`.
-//! - **Management API** (`POST/GET/DELETE /@connections/{id}`, also under `/{stage}/`), which the
-//!   real `aws-sdk-apigatewaymanagement` client talks to; unknown ids answer `410 Gone`.
-//! - **Function URL** of the guest webhook at `/api/chat/guest-webhook/` and the **HTTP API** for
-//!   everything else under `/api/chat/`, as payload-v2 events turned into `lambda_http`
+//! - **WebSocket API** at `/` (and `/{stage}`) with query parameters, and at the Django-style
+//!   paths `/ws/chat/`, `/ws/chat/{department}/` and `/ws/guest/{whatsapp_number}/`, whose path
+//!   parameters become the same query parameters. The handshake is held until `$connect`
+//!   answers and refused with its status when that is not 2xx; every text frame is a `$default`
+//!   event (in order per socket, sockets in parallel); closing, the idle timeout, the maximum
+//!   lifetime, a management `DELETE` and shutdown end in exactly one `$disconnect`.
+//! - **Management API** (`POST/GET/DELETE /@connections/{id}`, also under `/{stage}/`) for the
+//!   real `aws-sdk-apigatewaymanagement` client; unknown ids answer `410 GoneException`.
+//! - **Function URL** of the guest webhook at `/api/chat/guest-webhook/` and the **HTTP API**
+//!   for everything else under `/api/chat/`: payload-v2 events turned into `lambda_http`
 //!   requests exactly the way the Lambda runtime does.
-//! - **SQS event source mappings**: long-polls queues and invokes the consumers with `SqsEvent`
-//!   batches, deleting only the records not reported in `batchItemFailures`.
-//! - A **fake WhatsApp Cloud API** under `/_fake/whatsapp/` that accepts sends and returns
-//!   `wamid`s, so staff replies complete locally.
+//! - **SQS event source mappings**: long-polls the bound queues and invokes the consumers with
+//!   `SqsEvent` batches, deleting only the records not reported in `batchItemFailures`.
+//! - A **fake WhatsApp Cloud API** under `/_fake/whatsapp/`, so staff replies complete locally.
+//! - `GET /health` answers `ok`; anything else is `404 {"error":"Not found"}`.
 //!
-//! Events are built as JSON first, in API Gateway's exact shape, and deserialised into the
-//! `aws_lambda_events` types, so the handlers see what they would see on AWS.
+//! Events are built as JSON first, in AWS's exact shapes ([`events`]), and read back through
+//! the deserialisers the Lambda runtime uses, so the handlers see what they would see on AWS.
+//!
+//! ```no_run
+//! # async fn demo(app: lobbybee::app::App) -> std::io::Result<()> {
+//! use lobbybee_local::gateway::{self, GatewayOptions};
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let gateway = gateway::start(app, listener, GatewayOptions::default()).await?;
+//! println!("{} {}", gateway.ws_url(), gateway.http_base());
+//! gateway.shutdown().await;
+//! # Ok(()) }
+//! ```
 
-use std::collections::HashMap;
+pub mod events;
+mod fake_whatsapp;
+mod http_api;
+pub mod paths;
+mod sockets;
+mod sqs;
+
+use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayWebsocketProxyRequest};
-use aws_lambda_events::event::sqs::SqsEvent;
 use axum::Router;
-use axum::body::{Body as AxumBody, Bytes};
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{ConnectInfo, Path, Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderName, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
-use base64::Engine;
-use chrono::Utc;
-use futures::{SinkExt, StreamExt};
+use futures::FutureExt;
 use lobbybee::app::App;
-use serde_json::{Map, Value, json};
-use tokio::sync::{Notify, mpsc, watch};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
-/// The API id the local gateway reports in events.
-pub const API_ID: &str = "localgw001";
+pub use events::API_ID;
+use paths::Route;
 
-/// Largest request body the gateway accepts (Lambda's own limit).
-const MAX_BODY: usize = 6 * 1024 * 1024;
-
-/// Which consumer a queue feeds.
+/// Which function a queue feeds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueueConsumer {
-    /// `outbound-sender`.
+    /// `outbound-sender`: `lobbybee::outbound::handle_batch`.
     Outbound,
-    /// `push-retry`.
+    /// `push-retry`: `app.delivery.retry_batch`.
     PushRetry,
 }
 
 /// An SQS event source mapping.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueBinding {
     /// Queue to poll.
     pub queue_url: String,
     /// Function to invoke.
     pub consumer: QueueConsumer,
-    /// Records per batch (1–10).
+    /// Records per batch (clamped to SQS's 1–10).
     pub batch_size: i32,
 }
 
 /// Gateway settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GatewayOptions {
-    /// Stage name in events and management paths.
+    /// Stage name in events and in the management path (`/{stage}/@connections/{id}`).
     pub stage: String,
     /// Close sockets without a client frame for this long (API Gateway: 10 minutes).
     pub idle_timeout: Duration,
-    /// Close sockets this long after connect (API Gateway: 2 hours).
+    /// Close sockets this long after they connected (API Gateway: 2 hours).
     pub max_lifetime: Duration,
-    /// Queues to poll.
+    /// Queues to poll (bindings with an empty URL are skipped).
     pub queues: Vec<QueueBinding>,
-    /// Long-poll wait of `ReceiveMessage`.
+    /// Long-poll wait of `ReceiveMessage` (rounded up to whole seconds, at most 20; zero means
+    /// short polling with a pause between empty polls).
     pub poll_wait: Duration,
 }
 
-impl GatewayOptions {
-    /// API Gateway's own settings (10-minute idle timeout, 2-hour lifetime, stage `local`) with
-    /// the stack's two queues bound to their consumers, as a deployed stack has them.
-    pub fn like_aws(resources: &crate::bootstrap::LocalResources) -> Self {
-        let binding =
-            |queue_url: &str, consumer| QueueBinding { queue_url: queue_url.to_owned(), consumer, batch_size: 10 };
+impl Default for GatewayOptions {
+    /// API Gateway's limits, stage `local`, no queues, one-second long polls.
+    fn default() -> Self {
         GatewayOptions {
             stage: "local".into(),
             idle_timeout: Duration::from_secs(600),
             max_lifetime: Duration::from_secs(7200),
-            queues: vec![
-                binding(&resources.outbound_queue_url, QueueConsumer::Outbound),
-                binding(&resources.push_retry_queue_url, QueueConsumer::PushRetry),
-            ],
+            queues: Vec::new(),
             poll_wait: Duration::from_secs(1),
         }
     }
 }
 
-/// A running gateway.
+impl GatewayOptions {
+    /// API Gateway's own settings (see [`Default`]) with the stack's two queues bound to their
+    /// consumers, ten records a batch, as `template.yaml` deploys them.
+    pub fn like_aws(resources: &crate::bootstrap::LocalResources) -> Self {
+        let binding =
+            |queue_url: &str, consumer| QueueBinding { queue_url: queue_url.to_owned(), consumer, batch_size: 10 };
+        GatewayOptions {
+            queues: vec![
+                binding(&resources.outbound_queue_url, QueueConsumer::Outbound),
+                binding(&resources.push_retry_queue_url, QueueConsumer::PushRetry),
+            ],
+            ..GatewayOptions::default()
+        }
+    }
+}
+
+/// A running gateway. [`Gateway::shutdown`] stops it; dropping it stops it too, without waiting.
 pub struct Gateway {
-    /// Bound address.
+    /// The address it listens on.
     pub addr: SocketAddr,
-    shutdown: watch::Sender<bool>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    stop: watch::Sender<bool>,
+    shared: St,
+    server: JoinHandle<()>,
+    pollers: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway").field("addr", &self.addr).finish_non_exhaustive()
+    }
 }
 
 impl Gateway {
-    /// `ws://127.0.0.1:PORT`.
+    /// `ws://127.0.0.1:PORT`, the WebSocket API (append `/?token=…` or a Django-style path).
     pub fn ws_url(&self) -> String {
         format!("ws://{}", self.addr)
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT`, the HTTP API, Function URL and management API.
     pub fn http_base(&self) -> String {
         format!("http://{}", self.addr)
     }
 
-    /// Stops the server and the pollers.
+    /// `http://127.0.0.1:PORT/{stage}`, the endpoint the management client is configured with
+    /// (`WS_ENDPOINT`).
+    pub fn management_endpoint(&self) -> String {
+        format!("http://{}/{}", self.addr, self.shared.options.stage)
+    }
+
+    /// Sockets currently open.
+    pub fn open_sockets(&self) -> usize {
+        self.shared.sockets.len()
+    }
+
+    /// Stops accepting, closes every socket (`1001 Going away`, each with its `$disconnect`),
+    /// stops the queue pollers (a batch in progress completes) and waits for all of it, a few
+    /// seconds at most.
     pub async fn shutdown(self) {
-        let _ = self.shutdown.send(true);
-        for task in self.tasks {
-            let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        self.stop.send_replace(true);
+        self.shared.sockets.wait_finished(Duration::from_secs(5)).await;
+        join_or_abort(self.server, Duration::from_secs(5)).await;
+        for poller in self.pollers {
+            join_or_abort(poller, Duration::from_secs(10)).await;
         }
+        tracing::info!(addr = %self.addr, "local gateway stopped");
     }
 }
 
-/// An open socket, as the management API sees it.
-struct Socket {
-    tx: mpsc::UnboundedSender<Message>,
-    close: Arc<Notify>,
-    connected_at: chrono::DateTime<Utc>,
-    last_active: Arc<Mutex<chrono::DateTime<Utc>>>,
-    source_ip: String,
-    user_agent: String,
+async fn join_or_abort(task: JoinHandle<()>, limit: Duration) {
+    let abort = task.abort_handle();
+    if tokio::time::timeout(limit, task).await.is_err() {
+        abort.abort();
+    }
 }
 
+/// What every request handler shares.
 struct Shared {
     app: App,
     options: GatewayOptions,
-    sockets: Mutex<HashMap<String, Socket>>,
+    addr: SocketAddr,
+    sockets: sockets::Registry,
+    stop: watch::Receiver<bool>,
 }
 
 type St = Arc<Shared>;
 
-/// Starts the gateway on `listener` and the queue pollers; returns at once.
+/// Starts the gateway on `listener` and one poller per queue binding, and returns at once.
 pub async fn start(app: App, listener: tokio::net::TcpListener, options: GatewayOptions) -> std::io::Result<Gateway> {
     let addr = listener.local_addr()?;
-    let (shutdown, mut stop) = watch::channel(false);
-    let shared = Arc::new(Shared { app, options: options.clone(), sockets: Mutex::new(HashMap::new()) });
-    let router = router(shared.clone());
-    let mut tasks = Vec::new();
-    let mut server_stop = stop.clone();
-    tasks.push(tokio::spawn(async move {
-        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let (stop, stopped) = watch::channel(false);
+    let shared = Arc::new(Shared {
+        app,
+        options: options.clone(),
+        addr,
+        sockets: sockets::Registry::default(),
+        stop: stopped.clone(),
+    });
+    let service = router(shared.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let mut server_stop = stopped.clone();
+    let server = tokio::spawn(async move {
         let result = axum::serve(listener, service)
-            .with_graceful_shutdown(async move {
-                let _ = server_stop.wait_for(|s| *s).await;
-            })
+            .with_graceful_shutdown(async move { until_stopped(&mut server_stop).await })
             .await;
         if let Err(e) = result {
-            tracing::error!(error = %e, "gateway server failed");
+            tracing::error!(error = %e, "local gateway server failed");
         }
-    }));
-    for binding in options.queues.iter().filter(|b| !b.queue_url.is_empty()) {
-        tasks.push(tokio::spawn(poll_queue(shared.clone(), binding.clone(), stop.clone())));
-    }
-    // Keep `stop` alive until shutdown so pollers see the change.
-    tasks.push(tokio::spawn(async move {
-        let _ = stop.wait_for(|s| *s).await;
-    }));
-    Ok(Gateway { addr, shutdown, tasks })
-}
-
-fn router(shared: St) -> Router {
-    Router::new()
-        .route("/", get(ws_root))
-        .route("/ws/chat", get(ws_root))
-        .route("/ws/chat/", get(ws_root))
-        .route("/ws/chat/{department}", get(ws_department))
-        .route("/ws/chat/{department}/", get(ws_department))
-        .route("/ws/guest/{number}", get(ws_guest))
-        .route("/ws/guest/{number}/", get(ws_guest))
-        .route("/@connections/{id}", any(management))
-        .route("/{stage}/@connections/{id}", any(management_staged))
-        .route("/health", get(|| async { "ok" }))
-        .route("/_fake/whatsapp/{version}/{phone}/messages", post(fake_whatsapp_send))
-        .route("/_fake/whatsapp/media/{media_id}", get(fake_whatsapp_download))
-        .route("/_fake/whatsapp/{version}/{media_id}", get(fake_whatsapp_media))
-        .fallback(http_api)
-        .with_state(shared)
-}
-
-// ---------------------------------------------------------------------------------------------
-// WebSocket API
-
-async fn ws_root(
-    State(st): State<St>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    uri: Uri,
-    ws: WebSocketUpgrade,
-) -> Response {
-    upgrade(st, peer, headers, query_pairs(&uri), ws).await
-}
-
-async fn ws_department(
-    State(st): State<St>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(department): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-    ws: WebSocketUpgrade,
-) -> Response {
-    let mut query = query_pairs(&uri);
-    query.push(("department".into(), department));
-    upgrade(st, peer, headers, query, ws).await
-}
-
-async fn ws_guest(
-    State(st): State<St>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    Path(number): Path<String>,
-    headers: HeaderMap,
-    uri: Uri,
-    ws: WebSocketUpgrade,
-) -> Response {
-    let mut query = query_pairs(&uri);
-    query.push(("whatsapp_number".into(), number));
-    upgrade(st, peer, headers, query, ws).await
-}
-
-fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
-    uri.query().map(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).unwrap_or_default()).unwrap_or_default()
-}
-
-/// A connection id shaped like API Gateway's (12 random bytes, base64).
-fn new_connection_id() -> String {
-    let bytes = uuid::Uuid::new_v4();
-    base64::engine::general_purpose::STANDARD.encode(&bytes.as_bytes()[..10])
-}
-
-fn request_time(now: chrono::DateTime<Utc>) -> String {
-    now.format("%d/%b/%Y:%H:%M:%S +0000").to_string()
-}
-
-fn header_maps(headers: &HeaderMap) -> (Map<String, Value>, Map<String, Value>) {
-    let mut single = Map::new();
-    let mut multi: Map<String, Value> = Map::new();
-    for (name, value) in headers {
-        let name = canonical_header(name.as_str());
-        let value = value.to_str().unwrap_or_default().to_owned();
-        single.insert(name.clone(), Value::String(value.clone()));
-        match multi.get_mut(&name) {
-            Some(Value::Array(values)) => values.push(Value::String(value)),
-            _ => {
-                multi.insert(name, json!([value]));
-            }
-        }
-    }
-    (single, multi)
-}
-
-/// `sec-websocket-key` → `Sec-WebSocket-Key`, as browsers send it and API Gateway passes it on.
-fn canonical_header(name: &str) -> String {
-    name.split('-')
-        .map(|part| match part {
-            "websocket" => "WebSocket".to_owned(),
-            "id" => "Id".to_owned(),
-            _ => {
-                let mut chars = part.chars();
-                chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("-")
-}
-
-fn query_maps(query: &[(String, String)]) -> (Value, Value) {
-    if query.is_empty() {
-        return (Value::Null, Value::Null);
-    }
-    let mut single = Map::new();
-    let mut multi: Map<String, Value> = Map::new();
-    for (k, v) in query {
-        single.insert(k.clone(), Value::String(v.clone()));
-        match multi.get_mut(k) {
-            Some(Value::Array(values)) => values.push(Value::String(v.clone())),
-            _ => {
-                multi.insert(k.clone(), json!([v]));
-            }
-        }
-    }
-    (Value::Object(single), Value::Object(multi))
-}
-
-/// Context fields shared by the three WebSocket events.
-pub struct WsContext<'a> {
-    /// `$connect`, `$default` or `$disconnect`.
-    pub route: &'a str,
-    /// `CONNECT`, `MESSAGE` or `DISCONNECT`.
-    pub event_type: &'a str,
-    /// The socket.
-    pub connection_id: &'a str,
-    /// When it connected.
-    pub connected_at: chrono::DateTime<Utc>,
-    /// Stage name.
-    pub stage: &'a str,
-    /// Host the client connected to.
-    pub domain: &'a str,
-    /// Client address.
-    pub source_ip: &'a str,
-    /// Client user agent.
-    pub user_agent: Option<&'a str>,
-}
-
-fn ws_request_context(ctx: &WsContext<'_>) -> Map<String, Value> {
-    let now = Utc::now();
-    let request_id = new_connection_id();
-    let mut identity = json!({ "sourceIp": ctx.source_ip });
-    // API Gateway reports the user agent on `$connect` only (see the fixtures).
-    if let (Some(agent), "$connect") = (ctx.user_agent, ctx.route) {
-        identity["userAgent"] = json!(agent);
-    }
-    let value = json!({
-        "routeKey": ctx.route,
-        "eventType": ctx.event_type,
-        "extendedRequestId": request_id,
-        "requestTime": request_time(now),
-        "messageDirection": "IN",
-        "stage": ctx.stage,
-        "connectedAt": ctx.connected_at.timestamp_millis(),
-        "requestTimeEpoch": now.timestamp_millis(),
-        "identity": identity,
-        "requestId": request_id,
-        "domainName": ctx.domain,
-        "connectionId": ctx.connection_id,
-        "apiId": API_ID,
     });
-    match value {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    }
-}
-
-/// The `$connect` event, shaped like `shared/fixtures/apigw-ws-connect.json`.
-pub fn connect_event(headers: &HeaderMap, query: &[(String, String)], ctx: &WsContext<'_>) -> Value {
-    let (single, multi) = header_maps(headers);
-    let (qs, mqs) = query_maps(query);
-    let mut event = json!({
-        "headers": single,
-        "multiValueHeaders": multi,
-        "requestContext": ws_request_context(ctx),
-        "isBase64Encoded": false,
-    });
-    if !qs.is_null() {
-        event["queryStringParameters"] = qs;
-        event["multiValueQueryStringParameters"] = mqs;
-    }
-    event
-}
-
-/// A `$default` event, shaped like `shared/fixtures/apigw-ws-message.json`.
-pub fn message_event(body: &str, ctx: &WsContext<'_>) -> Value {
-    let mut context = ws_request_context(ctx);
-    context.insert("messageId".into(), json!(new_connection_id()));
-    json!({ "requestContext": context, "body": body, "isBase64Encoded": false })
-}
-
-/// A `$disconnect` event, shaped like `shared/fixtures/apigw-ws-disconnect.json`.
-pub fn disconnect_event(ctx: &WsContext<'_>, code: u16, reason: &str) -> Value {
-    let mut context = ws_request_context(ctx);
-    context.insert("disconnectStatusCode".into(), json!(code));
-    context.insert("disconnectReason".into(), json!(reason));
-    let headers = json!({ "Host": ctx.domain, "x-api-key": "", "X-Forwarded-For": "", "x-restapi": "" });
-    let multi = json!({ "Host": [ctx.domain], "x-api-key": [""], "X-Forwarded-For": [""], "x-restapi": [""] });
-    json!({ "headers": headers, "multiValueHeaders": multi, "requestContext": context, "isBase64Encoded": false })
-}
-
-fn ws_event(value: Value) -> Option<ApiGatewayWebsocketProxyRequest> {
-    serde_json::from_value(value).map_err(|e| tracing::error!(error = %e, "event does not deserialise")).ok()
-}
-
-async fn upgrade(
-    st: St,
-    peer: SocketAddr,
-    headers: HeaderMap,
-    query: Vec<(String, String)>,
-    ws: WebSocketUpgrade,
-) -> Response {
-    let connection_id = new_connection_id();
-    let connected_at = Utc::now();
-    let domain = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1").to_owned();
-    let user_agent = headers.get("user-agent").and_then(|h| h.to_str().ok()).map(str::to_owned);
-    let source_ip = peer.ip().to_string();
-    let stage = st.options.stage.clone();
-    let ctx = WsContext {
-        route: "$connect",
-        event_type: "CONNECT",
-        connection_id: &connection_id,
-        connected_at,
-        stage: &stage,
-        domain: &domain,
-        source_ip: &source_ip,
-        user_agent: user_agent.as_deref(),
-    };
-    let Some(event) = ws_event(connect_event(&headers, &query, &ctx)) else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    let answer = lobbybee::ws::connect(&st.app, event).await;
-    if !(200..300).contains(&answer.status_code) {
-        let status = u16::try_from(answer.status_code).ok().and_then(|s| StatusCode::from_u16(s).ok());
-        let body = match answer.body {
-            Some(aws_lambda_events::encodings::Body::Text(text)) => text,
-            _ => String::new(),
-        };
-        return (status.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), body).into_response();
-    }
-    let (tx, rx) = mpsc::unbounded_channel();
-    let close = Arc::new(Notify::new());
-    let last_active = Arc::new(Mutex::new(connected_at));
-    lock(&st.sockets).insert(
-        connection_id.clone(),
-        Socket {
-            tx,
-            close: close.clone(),
-            connected_at,
-            last_active: last_active.clone(),
-            source_ip: source_ip.clone(),
-            user_agent: user_agent.clone().unwrap_or_default(),
-        },
-    );
-    let meta = SocketMeta { connection_id, connected_at, domain, source_ip, user_agent };
-    let failed = (st.clone(), meta.clone());
-    ws.on_failed_upgrade(move |_| {
-        let (st, meta) = failed;
-        tokio::spawn(async move { finish(&st, &meta, 1006, "Upgrade failed").await });
-    })
-    .on_upgrade(move |socket| run_socket(st, meta, socket, rx, close, last_active))
-}
-
-#[derive(Clone)]
-struct SocketMeta {
-    connection_id: String,
-    connected_at: chrono::DateTime<Utc>,
-    domain: String,
-    source_ip: String,
-    user_agent: Option<String>,
-}
-
-impl SocketMeta {
-    fn ctx<'a>(&'a self, route: &'a str, event_type: &'a str, stage: &'a str) -> WsContext<'a> {
-        WsContext {
-            route,
-            event_type,
-            connection_id: &self.connection_id,
-            connected_at: self.connected_at,
-            stage,
-            domain: &self.domain,
-            source_ip: &self.source_ip,
-            user_agent: self.user_agent.as_deref(),
-        }
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-async fn run_socket(
-    st: St,
-    meta: SocketMeta,
-    socket: WebSocket,
-    mut rx: mpsc::UnboundedReceiver<Message>,
-    close: Arc<Notify>,
-    last_active: Arc<Mutex<chrono::DateTime<Utc>>>,
-) {
-    let (mut sink, mut stream) = socket.split();
-    let writer = tokio::spawn(async move {
-        while let Some(message) = rx.recv().await {
-            let closing = matches!(message, Message::Close(_));
-            if sink.send(message).await.is_err() || closing {
-                break;
-            }
-        }
-        let _ = sink.close().await;
-    });
-    let deadline = tokio::time::Instant::now() + st.options.max_lifetime;
-    let idle = st.options.idle_timeout;
-    let stage = st.options.stage.clone();
-    let (code, reason) = loop {
-        tokio::select! {
-            _ = close.notified() => break (1000, "Connection closed by server"),
-            _ = tokio::time::sleep_until(deadline) => break (1001, "Going away"),
-            next = tokio::time::timeout(idle, stream.next()) => match next {
-                Err(_) => break (1001, "Going away"),
-                Ok(None) | Ok(Some(Err(_))) => break (1006, "Connection lost"),
-                Ok(Some(Ok(Message::Close(frame)))) => {
-                    break (frame.as_ref().map_or(1005, |f| f.code), "Client closed");
-                }
-                Ok(Some(Ok(Message::Text(text)))) => {
-                    *lock(&last_active) = Utc::now();
-                    let ctx = meta.ctx("$default", "MESSAGE", &stage);
-                    if let Some(event) = ws_event(message_event(text.as_str(), &ctx)) {
-                        lobbybee::ws::message(&st.app, event).await;
-                    }
-                }
-                Ok(Some(Ok(_))) => {}
-            },
-        }
-    };
-    // `$disconnect` runs before the close frame goes out, so a client that sees its socket
-    // closed also sees its connection record gone.
-    let tx = lock(&st.sockets).get(&meta.connection_id).map(|socket| socket.tx.clone());
-    finish(&st, &meta, code, reason).await;
-    if let Some(tx) = tx {
-        let frame = CloseFrame { code: if code == 1005 || code == 1006 { 1000 } else { code }, reason: reason.into() };
-        let _ = tx.send(Message::Close(Some(frame)));
-    }
-    let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
-}
-
-/// Forgets the socket and runs `$disconnect` once.
-async fn finish(st: &St, meta: &SocketMeta, code: u16, reason: &str) {
-    if lock(&st.sockets).remove(&meta.connection_id).is_none() {
-        return;
-    }
-    let stage = st.options.stage.clone();
-    let ctx = meta.ctx("$disconnect", "DISCONNECT", &stage);
-    if let Some(event) = ws_event(disconnect_event(&ctx, code, reason)) {
-        lobbybee::ws::disconnect(&st.app, event).await;
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Management API
-
-async fn management(State(st): State<St>, Path(id): Path<String>, method: Method, body: Bytes) -> Response {
-    manage(&st, &id, method, body)
-}
-
-async fn management_staged(
-    State(st): State<St>,
-    Path((_stage, id)): Path<(String, String)>,
-    method: Method,
-    body: Bytes,
-) -> Response {
-    manage(&st, &id, method, body)
-}
-
-fn gone() -> Response {
-    (
-        StatusCode::GONE,
-        [("x-amzn-ErrorType", "GoneException"), ("content-type", "application/json")],
-        r#"{"message":"GoneException"}"#,
-    )
-        .into_response()
-}
-
-fn manage(st: &St, id: &str, method: Method, body: Bytes) -> Response {
-    let sockets = lock(&st.sockets);
-    let Some(socket) = sockets.get(id) else { return gone() };
-    match method {
-        Method::POST => {
-            let text = String::from_utf8_lossy(&body).into_owned();
-            if socket.tx.send(Message::Text(text.into())).is_err() {
-                return gone();
-            }
-            StatusCode::OK.into_response()
-        }
-        Method::GET => {
-            let last = *lock(&socket.last_active);
-            let body = json!({
-                "connectedAt": lobbybee::clock::iso(socket.connected_at),
-                "identity": { "sourceIp": socket.source_ip, "userAgent": socket.user_agent },
-                "lastActiveAt": lobbybee::clock::iso(last),
-            });
-            (StatusCode::OK, [("content-type", "application/json")], body.to_string()).into_response()
-        }
-        Method::DELETE => {
-            socket.close.notify_one();
-            StatusCode::NO_CONTENT.into_response()
-        }
-        _ => StatusCode::METHOD_NOT_ALLOWED.into_response(),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// HTTP API and Function URL
-
-/// The payload-v2 event of an HTTP request.
-pub fn http_event(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8], source_ip: &str) -> Value {
-    let mut single: Map<String, Value> = Map::new();
-    for (name, value) in headers {
-        let value = value.to_str().unwrap_or_default();
-        let entry = single.entry(name.as_str().to_owned()).or_insert_with(|| Value::String(String::new()));
-        if let Value::String(existing) = entry {
-            if existing.is_empty() {
-                *existing = value.to_owned();
-            } else {
-                existing.push(',');
-                existing.push_str(value);
-            }
-        }
-    }
-    let query = uri.query().unwrap_or_default();
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
-    let mut qs: Map<String, Value> = Map::new();
-    for (k, v) in pairs {
-        let entry = qs.entry(k).or_insert_with(|| Value::String(String::new()));
-        if let Value::String(existing) = entry {
-            if !existing.is_empty() {
-                existing.push(',');
-            }
-            existing.push_str(&v);
-        }
-    }
-    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let textual = !content_type.starts_with("multipart/") && std::str::from_utf8(body).is_ok();
-    let (body_value, encoded) = if body.is_empty() {
-        (Value::Null, false)
-    } else if textual {
-        (Value::String(String::from_utf8_lossy(body).into_owned()), false)
-    } else {
-        (Value::String(base64::engine::general_purpose::STANDARD.encode(body)), true)
-    };
-    let now = Utc::now();
-    let domain = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
-    let mut event = json!({
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": uri.path(),
-        "rawQueryString": query,
-        "headers": single,
-        "requestContext": {
-            "accountId": "000000000000",
-            "apiId": API_ID,
-            "domainName": domain,
-            "domainPrefix": domain.split('.').next().unwrap_or(domain),
-            "http": {
-                "method": method.as_str(),
-                "path": uri.path(),
-                "protocol": "HTTP/1.1",
-                "sourceIp": source_ip,
-                "userAgent": headers.get("user-agent").and_then(|h| h.to_str().ok()).unwrap_or_default(),
-            },
-            "requestId": uuid::Uuid::new_v4().to_string(),
-            "routeKey": "$default",
-            "stage": "$default",
-            "time": request_time(now),
-            "timeEpoch": now.timestamp_millis(),
-        },
-        "isBase64Encoded": encoded,
-    });
-    if !qs.is_empty() {
-        event["queryStringParameters"] = Value::Object(qs);
-    }
-    if !body_value.is_null() {
-        event["body"] = body_value;
-    }
-    event
-}
-
-async fn http_api(State(st): State<St>, ConnectInfo(peer): ConnectInfo<SocketAddr>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let path = parts.uri.path().to_owned();
-    if !path.starts_with("/api/chat") {
-        return (StatusCode::NOT_FOUND, [("content-type", "application/json")], r#"{"error":"Not found"}"#)
-            .into_response();
-    }
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
-        return (StatusCode::PAYLOAD_TOO_LARGE, r#"{"error":"Request body too large"}"#).into_response();
-    };
-    let event = http_event(&parts.method, &parts.uri, &parts.headers, &bytes, &peer.ip().to_string());
-    let request = match serde_json::from_value::<ApiGatewayV2httpRequest>(event) {
-        Ok(ev) => lambda_http::Request::from(lambda_http::request::LambdaRequest::ApiGatewayV2(ev)),
-        Err(e) => {
-            tracing::error!(error = %e, "HTTP event does not deserialise");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        }
-    };
-    let webhook = path.trim_end_matches('/') == "/api/chat/guest-webhook";
-    let response = if webhook {
-        lobbybee::webhook::handle(&st.app, request).await
-    } else {
-        lobbybee::rest::handle(&st.app, request).await
-    };
-    tracing::info!(method = %parts.method, path, status = response.status().as_u16(), "http");
-    let (parts, body) = response.into_parts();
-    let body = match body {
-        lambda_http::Body::Empty => AxumBody::empty(),
-        lambda_http::Body::Text(text) => AxumBody::from(text),
-        lambda_http::Body::Binary(bytes) => AxumBody::from(bytes),
-        _ => AxumBody::empty(),
-    };
-    Response::from_parts(parts, body)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Fake WhatsApp Cloud API
-
-async fn fake_whatsapp_send(body: Bytes) -> Response {
-    let valid = serde_json::from_slice::<Value>(&body).ok().and_then(|v| v.get("to").cloned()).is_some();
-    if !valid {
-        return (StatusCode::BAD_REQUEST, r#"{"error":{"message":"Invalid parameter","code":100}}"#).into_response();
-    }
-    let wamid = format!("wamid.LOCAL{}", uuid::Uuid::new_v4().simple());
-    let answer = json!({ "messaging_product": "whatsapp", "messages": [{ "id": wamid }] });
-    (StatusCode::OK, [("content-type", "application/json")], answer.to_string()).into_response()
-}
-
-/// Graph API media metadata: where to download a media id.
-async fn fake_whatsapp_media(headers: HeaderMap, Path((_version, media_id)): Path<(String, String)>) -> Response {
-    let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
-    let answer = json!({
-        "messaging_product": "whatsapp",
-        "url": format!("http://{host}/_fake/whatsapp/media/{media_id}"),
-        "mime_type": "image/jpeg",
-        "id": media_id,
-    });
-    (StatusCode::OK, [("content-type", "application/json")], answer.to_string()).into_response()
-}
-
-/// The media bytes (a recognisable fake).
-async fn fake_whatsapp_download(Path(media_id): Path<String>) -> Response {
-    (StatusCode::OK, [("content-type", "image/jpeg")], format!("fake-media-{media_id}")).into_response()
-}
-
-// ---------------------------------------------------------------------------------------------
-// SQS event source mapping
-
-/// The `SqsEvent` JSON Lambda sends for a batch.
-pub fn sqs_event(queue_url: &str, messages: &[aws_sdk_sqs::types::Message]) -> Value {
-    let name = queue_url.rsplit('/').next().unwrap_or_default();
-    let region = std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into());
-    let records: Vec<Value> = messages
+    let pollers = options
+        .queues
         .iter()
-        .map(|m| {
-            let attributes: Map<String, Value> = m
-                .attributes()
-                .map(|a| a.iter().map(|(k, v)| (k.as_str().to_owned(), Value::String(v.clone()))).collect())
-                .unwrap_or_default();
-            json!({
-                "messageId": m.message_id(),
-                "receiptHandle": m.receipt_handle(),
-                "body": m.body(),
-                "attributes": attributes,
-                "messageAttributes": {},
-                "md5OfBody": m.md5_of_body(),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": format!("arn:aws:sqs:{region}:000000000000:{name}"),
-                "awsRegion": region,
-            })
-        })
+        .filter(|b| !b.queue_url.is_empty())
+        .map(|binding| tokio::spawn(sqs::poll(shared.clone(), binding.clone(), stopped.clone())))
         .collect();
-    json!({ "Records": records })
+    tracing::info!(%addr, stage = options.stage, "local gateway listening");
+    Ok(Gateway { addr, stop, shared, server, pollers })
 }
 
-async fn poll_queue(st: St, binding: QueueBinding, mut stop: watch::Receiver<bool>) {
-    let wait = i32::try_from(st.options.poll_wait.as_secs()).unwrap_or(1).clamp(0, 20);
-    loop {
-        if *stop.borrow() {
-            return;
+fn router(st: St) -> Router {
+    Router::new()
+        .merge(fake_whatsapp::routes())
+        .fallback(dispatch)
+        .layer(axum::middleware::from_fn(log_request))
+        .with_state(st)
+}
+
+async fn dispatch(State(st): State<St>, ConnectInfo(peer): ConnectInfo<SocketAddr>, request: Request) -> Response {
+    match paths::route(request.uri().path(), &st.options.stage) {
+        Route::Health => (StatusCode::OK, "ok").into_response(),
+        Route::Socket(params) => sockets::upgrade(st, peer, request, params).await,
+        Route::Management(id) => {
+            let method = request.method().clone();
+            sockets::manage(&st, &method, &id, request.into_body()).await
         }
-        let receive = st
-            .app
-            .sqs
-            .receive_message()
-            .queue_url(&binding.queue_url)
-            .max_number_of_messages(binding.batch_size.clamp(1, 10))
-            .wait_time_seconds(wait)
-            .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
-            .send();
-        let received = tokio::select! {
-            _ = stop.changed() => return,
-            r = receive => r,
-        };
-        let messages = match received {
-            Ok(out) => out.messages.unwrap_or_default(),
-            Err(e) => {
-                tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "receive failed");
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                continue;
-            }
-        };
-        if messages.is_empty() {
-            continue;
-        }
-        let Ok(event) = serde_json::from_value::<SqsEvent>(sqs_event(&binding.queue_url, &messages)) else {
-            tracing::error!("SQS event does not deserialise");
-            continue;
-        };
-        let response = match binding.consumer {
-            QueueConsumer::Outbound => lobbybee::outbound::handle_batch(&st.app, event).await,
-            QueueConsumer::PushRetry => st.app.delivery.retry_batch(event).await,
-        };
-        let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
-        for message in &messages {
-            if failed.contains(&message.message_id().unwrap_or_default()) {
-                continue;
-            }
-            if let Some(handle) = message.receipt_handle() {
-                let deleted =
-                    st.app.sqs.delete_message().queue_url(&binding.queue_url).receipt_handle(handle).send().await;
-                if let Err(e) = deleted {
-                    tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "delete failed");
-                }
-            }
+        Route::FunctionUrl => http_api::invoke(st, peer, request, http_api::Function::Webhook).await,
+        Route::HttpApi => http_api::invoke(st, peer, request, http_api::Function::Rest).await,
+        Route::NotFound => json_response(StatusCode::NOT_FOUND, &json!({ "error": "Not found" })),
+    }
+}
+
+/// Logs method, path (never the query string: it carries tokens), status and duration.
+async fn log_request(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = paths::log_path(request.uri().path()).to_owned();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    if path == "/health" || path.contains("/@connections/") {
+        tracing::debug!(%method, path, status, ms, "request");
+    } else {
+        tracing::info!(%method, path, status, ms, "request");
+    }
+    response
+}
+
+/// Completes when the gateway stops (or its [`Gateway`] was dropped).
+async fn until_stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
+}
+
+/// Runs a handler; a panic is logged and reported as `None`, as Lambda reports a crashed
+/// invocation instead of taking the gateway down.
+async fn guarded<F: Future>(function: &'static str, handler: F) -> Option<F::Output> {
+    match std::panic::AssertUnwindSafe(handler).catch_unwind().await {
+        Ok(output) => Some(output),
+        Err(_) => {
+            tracing::error!(function, "handler panicked");
+            None
         }
     }
+}
+
+/// Reads an event the way the Lambda runtime does: from the serialised JSON.
+fn parse_event<T: DeserializeOwned>(event: &Value) -> Option<T> {
+    let parsed = serde_json::to_vec(event).and_then(|bytes| serde_json::from_slice(&bytes));
+    parsed
+        .map_err(|e| tracing::error!(error = %e, event = std::any::type_name::<T>(), "event does not deserialise"))
+        .ok()
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
+/// An AWS JSON error the SDKs map by `x-amzn-ErrorType`.
+fn aws_error(status: StatusCode, error_type: &'static str, message: &str) -> Response {
+    let headers = [(header::CONTENT_TYPE, "application/json"), (HeaderName::from_static("x-amzn-errortype"), error_type)];
+    (status, headers, json!({ "message": message }).to_string()).into_response()
+}
+
+/// The Host header when it is a plain `host[:port]` (name, IPv4 or bracketed IPv6).
+fn valid_host(headers: &HeaderMap) -> Option<String> {
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    is_valid_host(host).then(|| host.to_owned())
+}
+
+fn is_valid_host(host: &str) -> bool {
+    let (name_ok, port) = match host.strip_prefix('[') {
+        Some(rest) => {
+            let Some((address, tail)) = rest.split_once(']') else { return false };
+            let address_ok =
+                !address.is_empty() && address.chars().all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.');
+            match tail {
+                "" => (address_ok, None),
+                _ => match tail.strip_prefix(':') {
+                    Some(port) => (address_ok, Some(port)),
+                    None => return false,
+                },
+            }
+        }
+        None => {
+            let (name, port) = match host.split_once(':') {
+                Some((name, port)) => (name, Some(port)),
+                None => (host, None),
+            };
+            let labels_ok = name.split('.').all(|label| {
+                !label.is_empty() && label.len() <= 63 && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+            // A name whose last label is numeric is read as an IPv4 address: it must be one.
+            let last_numeric = name.rsplit('.').next().is_some_and(|l| l.bytes().all(|b| b.is_ascii_digit()));
+            let ipv4_ok = !last_numeric || name.parse::<std::net::Ipv4Addr>().is_ok();
+            (labels_ok && ipv4_ok && name.len() <= 253, port)
+        }
+    };
+    let port_ok = port.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok());
+    name_ok && port_ok
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use std::collections::BTreeSet;
+    use std::path::PathBuf;
+
+    use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayWebsocketProxyRequest};
+    use aws_lambda_events::event::sqs::SqsEvent;
+    use axum::http::{HeaderValue, Method, Uri, Version};
+    use base64::Engine;
+    use chrono::{TimeZone, Utc};
+    use lambda_http::RequestExt;
+    use lambda_http::request::{LambdaRequest, RequestContext};
+
+    use super::events::{self, HttpRequestInfo, SocketInfo};
+    use super::paths::{self, Route};
+    use super::*;
+
+    /// `shared/fixtures/{name}`: found by walking up from this crate (the fixtures live next to
+    /// the repository, in `/work/shared/fixtures`), or in `LOBBYBEE_FIXTURES`.
+    fn fixture(name: &str) -> Value {
+        let mut candidates: Vec<PathBuf> =
+            std::env::var_os("LOBBYBEE_FIXTURES").map(|dir| PathBuf::from(dir).join(name)).into_iter().collect();
+        let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        candidates.push(manifest.join("../../../shared/fixtures").join(name));
+        candidates.extend(manifest.ancestors().map(|dir| dir.join("shared/fixtures").join(name)));
+        let path = candidates
+            .iter()
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| panic!("fixture {name} not found; tried {candidates:?}"));
+        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
 
     fn key_paths(value: &Value, prefix: &str, out: &mut BTreeSet<String>) {
         if let Value::Object(map) = value {
             for (k, v) in map {
                 let path = format!("{prefix}/{k}");
-                out.insert(path.clone());
-                if !matches!(
-                    k.as_str(),
-                    "headers" | "multiValueHeaders" | "queryStringParameters" | "multiValueQueryStringParameters"
-                ) {
-                    key_paths(v, &path, out);
-                }
+                key_paths(v, &path, out);
+                out.insert(path);
             }
         }
     }
 
-    fn fixture(name: &str) -> Value {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures").join(name);
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
-            .expect("fixture JSON")
-    }
-
-    fn ctx() -> WsContext<'static> {
-        WsContext {
-            route: "$connect",
-            event_type: "CONNECT",
-            connection_id: "Bq3vXdFoDoECJdA=",
-            connected_at: Utc::now(),
-            stage: "local",
-            domain: "127.0.0.1:8080",
-            source_ip: "127.0.0.1",
-            user_agent: Some("test"),
-        }
-    }
-
-    fn same_shape(ours: &Value, fixture: &Value) {
+    fn assert_same_keys(ours: &Value, fixture: &Value) {
         let (mut a, mut b) = (BTreeSet::new(), BTreeSet::new());
         key_paths(ours, "", &mut a);
         key_paths(fixture, "", &mut b);
-        assert_eq!(a, b, "event keys differ from the fixture");
+        let extra: Vec<_> = a.difference(&b).collect();
+        let missing: Vec<_> = b.difference(&a).collect();
+        assert!(extra.is_empty() && missing.is_empty(), "keys not in the fixture: {extra:?}; missing: {missing:?}");
     }
 
-    #[test]
-    fn events_have_the_fixture_shapes() {
+    fn socket() -> SocketInfo {
+        SocketInfo {
+            connection_id: "Bq3vXdFoDoECJdA=".into(),
+            connected_at: Utc.timestamp_millis_opt(1_795_514_531_000).unwrap(),
+            stage: "local".into(),
+            domain: "127.0.0.1:8080".into(),
+            source_ip: "127.0.0.1".into(),
+            user_agent: Some("Mozilla/5.0".into()),
+        }
+    }
+
+    fn now() -> chrono::DateTime<Utc> {
+        Utc.timestamp_millis_opt(1_795_514_531_012).unwrap()
+    }
+
+    /// The headers a browser's upgrade request carries that the fixture shows (and the
+    /// hop-by-hop ones API Gateway drops).
+    fn upgrade_headers() -> HeaderMap {
         let mut headers = HeaderMap::new();
-        headers.insert("host", "127.0.0.1:8080".parse().unwrap());
-        headers.insert("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==".parse().unwrap());
-        let query = vec![("token".to_owned(), "t".to_owned()), ("department".to_owned(), "Room Service".to_owned())];
-        let connect = connect_event(&headers, &query, &ctx());
-        same_shape(&connect, &fixture("apigw-ws-connect.json"));
-        assert_eq!(connect["headers"]["Sec-WebSocket-Key"], "dGhlIHNhbXBsZSBub25jZQ==");
-        assert_eq!(connect["multiValueQueryStringParameters"]["department"], json!(["Room Service"]));
-        let parsed: ApiGatewayWebsocketProxyRequest = serde_json::from_value(connect).unwrap();
-        assert_eq!(parsed.query_string_parameters.first("department"), Some("Room Service"));
-        assert_eq!(parsed.request_context.connection_id.as_deref(), Some("Bq3vXdFoDoECJdA="));
-
-        let message =
-            message_event(r#"{"type":"ping"}"#, &WsContext { route: "$default", event_type: "MESSAGE", ..ctx() });
-        same_shape(&message, &fixture("apigw-ws-message.json"));
-        let _: ApiGatewayWebsocketProxyRequest = serde_json::from_value(message).unwrap();
-
-        let disconnect = disconnect_event(
-            &WsContext { route: "$disconnect", event_type: "DISCONNECT", ..ctx() },
-            1001,
-            "Going away",
-        );
-        same_shape(&disconnect, &fixture("apigw-ws-disconnect.json"));
-        let _: ApiGatewayWebsocketProxyRequest = serde_json::from_value(disconnect).unwrap();
+        for (name, value) in [
+            ("host", "127.0.0.1:8080"),
+            ("connection", "Upgrade"),
+            ("upgrade", "websocket"),
+            ("sec-websocket-extensions", "permessage-deflate; client_max_window_bits"),
+            ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            ("sec-websocket-version", "13"),
+        ] {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+        events::with_forwarding_headers(&headers, "127.0.0.1", 8080, "http", now())
     }
 
     #[test]
-    fn the_handlers_accept_the_fixtures() {
+    fn the_connect_event_has_the_fixture_shape_and_deserialises() {
+        let query = vec![("token".to_owned(), "t".to_owned()), ("department".to_owned(), "Room Service".to_owned())];
+        let connect = events::connect_event(&socket(), &upgrade_headers(), &query, now());
+        assert_same_keys(&connect, &fixture("apigw-ws-connect.json"));
+        assert_eq!(connect["headers"]["Sec-WebSocket-Key"], "dGhlIHNhbXBsZSBub25jZQ==");
+        assert_eq!(connect["headers"]["X-Forwarded-For"], "127.0.0.1");
+        assert_eq!(connect["multiValueHeaders"]["X-Forwarded-Port"], json!(["8080"]));
+        assert_eq!(connect["multiValueQueryStringParameters"]["department"], json!(["Room Service"]));
+        assert_eq!(connect["requestContext"]["requestTime"], "24/Nov/2026:10:02:11 +0000");
+        assert_eq!(connect["requestContext"]["connectedAt"], 1_795_514_531_000_i64);
+        assert_eq!(connect["requestContext"]["requestTimeEpoch"], 1_795_514_531_012_i64);
+        assert_eq!(connect["requestContext"]["requestId"], connect["requestContext"]["extendedRequestId"]);
+
+        let parsed: ApiGatewayWebsocketProxyRequest = parse_event(&connect).unwrap();
+        assert_eq!(parsed.query_string_parameters.first("department"), Some("Room Service"));
+        assert_eq!(parsed.query_string_parameters.first("token"), Some("t"));
+        assert_eq!(parsed.headers.get("sec-websocket-key").unwrap(), "dGhlIHNhbXBsZSBub25jZQ==");
+        assert!(parsed.headers.get("connection").is_none());
+        let ctx = &parsed.request_context;
+        assert_eq!(ctx.connection_id.as_deref(), Some("Bq3vXdFoDoECJdA="));
+        assert_eq!(ctx.route_key.as_deref(), Some("$connect"));
+        assert_eq!(ctx.event_type.as_deref(), Some("CONNECT"));
+        assert_eq!(ctx.stage.as_deref(), Some("local"));
+        assert_eq!(ctx.domain_name.as_deref(), Some("127.0.0.1:8080"));
+        assert_eq!(ctx.apiid.as_deref(), Some(API_ID));
+        assert_eq!(ctx.connected_at, 1_795_514_531_000);
+        assert_eq!(ctx.identity.source_ip.as_deref(), Some("127.0.0.1"));
+        assert_eq!(ctx.identity.user_agent.as_deref(), Some("Mozilla/5.0"));
+    }
+
+    #[test]
+    fn a_connect_without_query_leaves_the_query_maps_out() {
+        let connect = events::connect_event(&socket(), &upgrade_headers(), &[], now());
+        assert!(connect.get("queryStringParameters").is_none());
+        assert!(connect.get("multiValueQueryStringParameters").is_none());
+        let parsed: ApiGatewayWebsocketProxyRequest = parse_event(&connect).unwrap();
+        assert!(parsed.query_string_parameters.is_empty());
+    }
+
+    #[test]
+    fn the_message_event_has_the_fixture_shape_and_deserialises() {
+        let body = r#"{"type":"text","conversation_id":1,"content":"Towels are on the way"}"#;
+        let message = events::message_event(&socket(), body, now());
+        assert_same_keys(&message, &fixture("apigw-ws-message.json"));
+        let parsed: ApiGatewayWebsocketProxyRequest = parse_event(&message).unwrap();
+        assert_eq!(parsed.body.as_deref(), Some(body));
+        assert_eq!(parsed.request_context.route_key.as_deref(), Some("$default"));
+        assert_eq!(parsed.request_context.event_type.as_deref(), Some("MESSAGE"));
+        assert!(parsed.request_context.message_id.is_some());
+        assert!(parsed.request_context.identity.user_agent.is_none());
+    }
+
+    #[test]
+    fn the_disconnect_event_has_the_fixture_shape_and_deserialises() {
+        let disconnect = events::disconnect_event(&socket(), 1001, "Going away", now());
+        assert_same_keys(&disconnect, &fixture("apigw-ws-disconnect.json"));
+        let parsed: ApiGatewayWebsocketProxyRequest = parse_event(&disconnect).unwrap();
+        assert_eq!(parsed.request_context.route_key.as_deref(), Some("$disconnect"));
+        assert_eq!(parsed.request_context.event_type.as_deref(), Some("DISCONNECT"));
+        assert_eq!(parsed.request_context.disconnect_status_code, Some(1001));
+        assert_eq!(parsed.request_context.disconnect_reason.as_deref(), Some("Going away"));
+        assert_eq!(parsed.headers.get("host").unwrap(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn the_fixtures_deserialise() {
         for name in ["apigw-ws-connect.json", "apigw-ws-message.json", "apigw-ws-disconnect.json"] {
-            let event: ApiGatewayWebsocketProxyRequest = serde_json::from_value(fixture(name)).unwrap();
+            let event: ApiGatewayWebsocketProxyRequest = parse_event(&fixture(name)).unwrap();
             assert_eq!(event.request_context.connection_id.as_deref(), Some("Bq3vXdFoDoECJdA="), "{name}");
         }
     }
 
     #[test]
-    fn http_events_become_lambda_requests() {
-        use lambda_http::RequestExt;
-        let mut headers = HeaderMap::new();
-        headers.insert("host", "127.0.0.1:8080".parse().unwrap());
-        headers.insert("content-type", "application/json".parse().unwrap());
-        let uri: Uri = "/api/chat/conversations/?status=all&limit=5".parse().unwrap();
-        let event = http_event(&Method::GET, &uri, &headers, b"", "127.0.0.1");
-        let parsed: ApiGatewayV2httpRequest = serde_json::from_value(event).unwrap();
-        let request = lambda_http::Request::from(lambda_http::request::LambdaRequest::ApiGatewayV2(parsed));
-        assert_eq!(request.uri().path(), "/api/chat/conversations/");
-        assert_eq!(request.query_string_parameters().first("status"), Some("all"));
-        let binary = http_event(&Method::POST, &uri, &headers, &[0xff, 0x00], "127.0.0.1");
-        assert_eq!(binary["isBase64Encoded"], true);
+    fn ids_look_like_api_gateway_ids() {
+        let ids: BTreeSet<String> = (0..200).map(|_| events::new_id()).collect();
+        assert_eq!(ids.len(), 200);
+        for id in &ids {
+            assert_eq!(id.len(), 16, "{id}");
+            assert!(id.ends_with('=') && !id[..15].contains('='), "{id}");
+            assert!(!id.contains(['+', '/']), "{id}");
+            let bytes = base64::engine::general_purpose::URL_SAFE.decode(id).unwrap();
+            assert_eq!(bytes.len(), 11);
+        }
     }
 
     #[test]
     fn header_names_are_canonical() {
-        assert_eq!(canonical_header("sec-websocket-key"), "Sec-WebSocket-Key");
-        assert_eq!(canonical_header("x-amzn-trace-id"), "X-Amzn-Trace-Id");
-        assert_eq!(canonical_header("host"), "Host");
+        assert_eq!(events::canonical_header("sec-websocket-key"), "Sec-WebSocket-Key");
+        assert_eq!(events::canonical_header("x-amzn-trace-id"), "X-Amzn-Trace-Id");
+        assert_eq!(events::canonical_header("host"), "Host");
+        assert_eq!(events::canonical_header("x-forwarded-for"), "X-Forwarded-For");
+    }
+
+    #[test]
+    fn forwarding_headers_are_added_like_api_gateway() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", HeaderValue::from_static("10.0.0.1"));
+        headers.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        headers.insert("x-amzn-trace-id", HeaderValue::from_static("Root=1-abc"));
+        headers.insert("connection", HeaderValue::from_static("keep-alive"));
+        let out = events::with_forwarding_headers(&headers, "127.0.0.1", 9000, "http", now());
+        assert_eq!(out["x-forwarded-for"], "10.0.0.1, 127.0.0.1");
+        assert_eq!(out["x-forwarded-proto"], "http");
+        assert_eq!(out["x-forwarded-port"], "9000");
+        assert_eq!(out["x-amzn-trace-id"], "Root=1-abc");
+        assert!(!out.contains_key("connection"));
+        let fresh = events::with_forwarding_headers(&HeaderMap::new(), "127.0.0.1", 9000, "http", now());
+        let trace = fresh["x-amzn-trace-id"].to_str().unwrap();
+        assert!(trace.starts_with(&format!("Root=1-{:08x}-", now().timestamp())) && trace.len() == 7 + 8 + 1 + 24);
+    }
+
+    #[test]
+    fn django_paths_map_onto_query_parameters() {
+        let pair = |k: &str, v: &str| vec![(k.to_owned(), v.to_owned())];
+        assert_eq!(paths::route("/", "local"), Route::Socket(vec![]));
+        assert_eq!(paths::route("/local", "local"), Route::Socket(vec![]));
+        assert_eq!(paths::route("/local/", "local"), Route::Socket(vec![]));
+        assert_eq!(paths::route("/ws/chat/", "local"), Route::Socket(vec![]));
+        assert_eq!(paths::route("/ws/chat", "local"), Route::Socket(vec![]));
+        assert_eq!(paths::route("/ws/chat/Reception/", "local"), Route::Socket(pair("department", "Reception")));
+        assert_eq!(paths::route("/ws/chat/Room%20Service", "local"), Route::Socket(pair("department", "Room Service")));
+        assert_eq!(paths::route("/ws/chat/Caf%C3%A9/", "local"), Route::Socket(pair("department", "Café")));
+        assert_eq!(
+            paths::route("/ws/guest/%2B919876543210/", "local"),
+            Route::Socket(pair("whatsapp_number", "+919876543210"))
+        );
+        assert_eq!(
+            paths::route("/ws/guest/+919876543210", "local"),
+            Route::Socket(pair("whatsapp_number", "+919876543210"))
+        );
+        for not_a_socket in ["/ws/chat//", "/ws/guest/", "/ws/chat/a/b/", "/ws", "/other", "//", "/prod"] {
+            assert_eq!(paths::route(not_a_socket, "local"), Route::NotFound, "{not_a_socket}");
+        }
+        assert_eq!(
+            paths::query_pairs(Some("token=a.b.c&department=Room+Service&x=%41")),
+            vec![
+                ("token".to_owned(), "a.b.c".to_owned()),
+                ("department".to_owned(), "Room Service".to_owned()),
+                ("x".to_owned(), "A".to_owned()),
+            ]
+        );
+        assert!(paths::query_pairs(None).is_empty());
+        assert_eq!(paths::log_path("/ws/guest/+15551234567/"), "/ws/guest/{whatsapp_number}/");
+        assert_eq!(paths::log_path("/ws/chat/Reception/"), "/ws/chat/Reception/");
+    }
+
+    #[test]
+    fn other_paths_are_classified() {
+        assert_eq!(paths::route("/health", "local"), Route::Health);
+        assert_eq!(paths::route("/api/chat/guest-webhook/", "local"), Route::FunctionUrl);
+        assert_eq!(paths::route("/api/chat/guest-webhook", "local"), Route::FunctionUrl);
+        assert_eq!(paths::route("/api/chat/conversations/", "local"), Route::HttpApi);
+        assert_eq!(paths::route("/api/chat", "local"), Route::HttpApi);
+        assert_eq!(paths::route("/api/chatter", "local"), Route::NotFound);
+        assert_eq!(paths::route("/api/other/", "local"), Route::NotFound);
+    }
+
+    #[test]
+    fn connection_ids_are_decoded_from_management_paths() {
+        let id = |path: &str| paths::management_connection_id(path);
+        assert_eq!(id("/@connections/Bq3vXdFoDoECJdA%3D").as_deref(), Some("Bq3vXdFoDoECJdA="));
+        assert_eq!(id("/local/@connections/Bq3vXdFoDoECJdA%3d").as_deref(), Some("Bq3vXdFoDoECJdA="));
+        assert_eq!(id("/prod/@connections/Bq3vXdFoDoECJdA=").as_deref(), Some("Bq3vXdFoDoECJdA="));
+        assert_eq!(id("/local/@connections/a-b_c%2Bd").as_deref(), Some("a-b_c+d"));
+        assert_eq!(id("/@connections/"), None);
+        assert_eq!(id("//@connections/x"), None);
+        assert_eq!(id("/a/b/@connections/x"), None);
+        assert_eq!(id("/@connections/x/y"), None);
+        assert_eq!(paths::route("/local/@connections/x%3D", "local"), Route::Management("x=".into()));
+    }
+
+    #[test]
+    fn hosts_are_validated() {
+        for good in ["127.0.0.1:8080", "localhost", "abc123defg.execute-api.eu-west-1.amazonaws.com", "[::1]:8080", "[::1]"] {
+            assert!(is_valid_host(good), "{good}");
+        }
+        for bad in ["", ":80", "a b", "a:b", "1.2.3.999", "host:99999", "user@host", "[::1", "[::1]x", "a..b", "h/x"] {
+            assert!(!is_valid_host(bad), "{bad}");
+        }
+    }
+
+    fn http_request(
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+        account_id: &'static str,
+    ) -> (Value, lambda_http::Request) {
+        let headers = events::with_forwarding_headers(headers, "127.0.0.1", 8080, "http", now());
+        let info = HttpRequestInfo {
+            method,
+            uri,
+            version: Version::HTTP_11,
+            headers: &headers,
+            body,
+            source_ip: "127.0.0.1",
+            domain: "127.0.0.1:8080",
+            account_id,
+            request_id: "LV7fzho-PHcEJPw=",
+        };
+        let event = events::http_event(&info, now());
+        let lambda: LambdaRequest = parse_event(&event).unwrap();
+        assert!(matches!(lambda, LambdaRequest::ApiGatewayV2(_)));
+        (event, lambda_http::Request::from(lambda))
+    }
+
+    #[test]
+    fn http_events_become_the_requests_lambda_http_builds() {
+        let mut headers = HeaderMap::new();
+        headers.insert("host", HeaderValue::from_static("127.0.0.1:8080"));
+        headers.insert("content-type", HeaderValue::from_static("application/json"));
+        headers.insert("authorization", HeaderValue::from_static("Bearer x.y.z"));
+        headers.append("accept", HeaderValue::from_static("text/html"));
+        headers.append("accept", HeaderValue::from_static("application/json"));
+        headers.insert("cookie", HeaderValue::from_static("a=1; b=2"));
+        let uri: Uri = "/api/chat/conversations/?status=all&limit=5&tag=x&tag=y&q=Room+Service".parse().unwrap();
+        let (event, request) = http_request(&Method::POST, &uri, &headers, br#"{"a":1}"#, ACCOUNT);
+        assert_eq!(event["headers"]["accept"], "text/html,application/json");
+        assert_eq!(event["cookies"], json!(["a=1", "b=2"]));
+        assert!(event["headers"].get("cookie").is_none());
+        assert_eq!(event["queryStringParameters"]["tag"], "x,y");
+        assert_eq!(event["rawQueryString"], "status=all&limit=5&tag=x&tag=y&q=Room+Service");
+        assert_eq!(event["requestContext"]["time"], "24/Nov/2026:10:02:11 +0000");
+        assert_eq!(event["requestContext"]["timeEpoch"], 1_795_514_531_012_i64);
+        assert_eq!(event["requestContext"]["domainPrefix"], "127");
+        assert_eq!(event["body"], r#"{"a":1}"#);
+        assert_eq!(event["isBase64Encoded"], false);
+
+        assert_eq!(request.method(), Method::POST);
+        assert_eq!(request.uri().path(), "/api/chat/conversations/");
+        assert_eq!(request.uri().host(), Some("127.0.0.1"));
+        assert_eq!(request.uri().query(), Some("status=all&limit=5&tag=x&tag=y&q=Room+Service"));
+        assert_eq!(request.raw_http_path(), "/api/chat/conversations/");
+        let query = request.query_string_parameters();
+        assert_eq!(query.first("status"), Some("all"));
+        assert_eq!(query.all("tag"), Some(vec!["x", "y"]));
+        assert_eq!(query.first("q"), Some("Room Service"));
+        assert_eq!(request.headers()["cookie"], "a=1; b=2");
+        assert_eq!(request.headers()["authorization"], "Bearer x.y.z");
+        assert_eq!(request.headers()["x-forwarded-proto"], "http");
+        assert_eq!(request.body().as_ref(), br#"{"a":1}"#);
+        match request.request_context() {
+            RequestContext::ApiGatewayV2(ctx) => {
+                assert_eq!(ctx.http.method, Method::POST);
+                assert_eq!(ctx.http.source_ip.as_deref(), Some("127.0.0.1"));
+                assert_eq!(ctx.stage.as_deref(), Some("$default"));
+                assert_eq!(ctx.request_id.as_deref(), Some("LV7fzho-PHcEJPw="));
+                assert_eq!(ctx.account_id.as_deref(), Some(ACCOUNT));
+            }
+            other => panic!("unexpected context {other:?}"),
+        }
+    }
+
+    const ACCOUNT: &str = events::ACCOUNT_ID;
+
+    #[test]
+    fn binary_and_multipart_bodies_are_base64_encoded() {
+        let mut headers = HeaderMap::new();
+        headers.insert("host", HeaderValue::from_static("127.0.0.1:8080"));
+        let uri: Uri = "/api/chat/guest-webhook/".parse().unwrap();
+        let (event, request) = http_request(&Method::POST, &uri, &headers, &[0xff, 0x00, 0x41], "anonymous");
+        assert_eq!(event["isBase64Encoded"], true);
+        assert_eq!(event["body"], "/wBB");
+        assert!(event.get("queryStringParameters").is_none());
+        assert!(event.get("cookies").is_none());
+        assert_eq!(request.body().as_ref(), &[0xff, 0x00, 0x41]);
+        assert!(request.query_string_parameters().is_empty());
+
+        headers.insert("content-type", HeaderValue::from_static("multipart/form-data; boundary=x"));
+        let (event, request) = http_request(&Method::POST, &uri, &headers, b"--x\r\n", "anonymous");
+        assert_eq!(event["isBase64Encoded"], true);
+        assert_eq!(request.body().as_ref(), b"--x\r\n");
+
+        let (event, request) = http_request(&Method::GET, &uri, &HeaderMap::new(), b"", "anonymous");
+        assert!(event.get("body").is_none());
+        assert!(request.body().is_empty());
+        assert_eq!(request.uri().host(), Some("127.0.0.1"), "falls back on requestContext.domainName");
+
+        assert!(events::is_text_content_type(None));
+        assert!(events::is_text_content_type(Some("application/json; charset=utf-8")));
+        assert!(events::is_text_content_type(Some("application/vnd.api+json")));
+        assert!(events::is_text_content_type(Some("text/plain")));
+        assert!(!events::is_text_content_type(Some("image/jpeg")));
+        assert!(!events::is_text_content_type(Some("application/octet-stream")));
+    }
+
+    #[test]
+    fn the_http_event_has_api_gateways_v2_shape() {
+        let mut headers = HeaderMap::new();
+        headers.insert("host", HeaderValue::from_static("127.0.0.1:8080"));
+        headers.insert("user-agent", HeaderValue::from_static("curl/8"));
+        let uri: Uri = "/api/chat/conversations/".parse().unwrap();
+        let (event, _) = http_request(&Method::GET, &uri, &headers, b"", ACCOUNT);
+        let parsed: ApiGatewayV2httpRequest = parse_event(&event).unwrap();
+        assert_eq!(parsed.version.as_deref(), Some("2.0"));
+        assert_eq!(parsed.route_key.as_deref(), Some("$default"));
+        assert_eq!(parsed.raw_path.as_deref(), Some("/api/chat/conversations/"));
+        assert_eq!(parsed.request_context.http.protocol.as_deref(), Some("HTTP/1.1"));
+        assert_eq!(parsed.request_context.http.user_agent.as_deref(), Some("curl/8"));
+        assert_eq!(parsed.request_context.route_key.as_deref(), Some("$default"));
+        assert_eq!(parsed.request_context.apiid.as_deref(), Some(API_ID));
+        let mut keys = BTreeSet::new();
+        key_paths(&event, "", &mut keys);
+        for key in [
+            "/version",
+            "/routeKey",
+            "/rawPath",
+            "/rawQueryString",
+            "/headers/x-forwarded-for",
+            "/headers/x-forwarded-port",
+            "/headers/x-forwarded-proto",
+            "/headers/x-amzn-trace-id",
+            "/requestContext/accountId",
+            "/requestContext/domainName",
+            "/requestContext/domainPrefix",
+            "/requestContext/http/method",
+            "/requestContext/http/path",
+            "/requestContext/http/sourceIp",
+            "/requestContext/requestId",
+            "/requestContext/stage",
+            "/requestContext/time",
+            "/requestContext/timeEpoch",
+            "/isBase64Encoded",
+        ] {
+            assert!(keys.contains(key), "{key} missing");
+        }
+    }
+
+    #[test]
+    fn sqs_batches_have_lambdas_shape() {
+        use aws_sdk_sqs::types::{Message, MessageAttributeValue, MessageSystemAttributeName as A};
+        let message = Message::builder()
+            .message_id("m-1")
+            .receipt_handle("rh-1")
+            .body(r#"{"job":1}"#)
+            .md5_of_body("d41d8cd98f00b204e9800998ecf8427e")
+            .md5_of_message_attributes("582c92c5c5b6ac403040a4f3ab3115c9")
+            .attributes(A::ApproximateReceiveCount, "2")
+            .attributes(A::SentTimestamp, "1520621625029")
+            .attributes(A::SenderId, "AROAIWPX5BD2BHG722MW4:sender")
+            .attributes(A::ApproximateFirstReceiveTimestamp, "1520621634884")
+            .attributes(A::DeadLetterQueueSourceArn, "arn:aws:sqs:us-east-1:000000000000:x")
+            .message_attributes(
+                "kind",
+                MessageAttributeValue::builder().data_type("String").string_value("text").build().unwrap(),
+            )
+            .message_attributes(
+                "raw",
+                MessageAttributeValue::builder()
+                    .data_type("Binary")
+                    .binary_value(aws_sdk_sqs::primitives::Blob::new(b"1100".to_vec()))
+                    .build()
+                    .unwrap(),
+            )
+            .build();
+        let bare = Message::builder().message_id("m-2").receipt_handle("rh-2").body("x").build();
+        let url = "http://127.0.0.1:4566/000000000000/e2e-outbound";
+        let event = events::sqs_event(url, "eu-west-1", &[message, bare]);
+        let record = &event["Records"][0];
+        assert_eq!(record["eventSourceARN"], "arn:aws:sqs:eu-west-1:000000000000:e2e-outbound");
+        assert_eq!(record["eventSource"], "aws:sqs");
+        assert_eq!(record["awsRegion"], "eu-west-1");
+        assert!(record["attributes"].get("DeadLetterQueueSourceArn").is_none());
+        assert_eq!(record["messageAttributes"]["raw"]["binaryValue"], "MTEwMA==");
+        assert_eq!(
+            record["messageAttributes"]["kind"],
+            json!({"stringValue": "text", "stringListValues": [], "binaryListValues": [], "dataType": "String"})
+        );
+        assert!(event["Records"][1].get("md5OfMessageAttributes").is_none());
+
+        let parsed: SqsEvent = parse_event(&event).unwrap();
+        assert_eq!(parsed.records.len(), 2);
+        let first = &parsed.records[0];
+        assert_eq!(first.message_id.as_deref(), Some("m-1"));
+        assert_eq!(first.receipt_handle.as_deref(), Some("rh-1"));
+        assert_eq!(first.body.as_deref(), Some(r#"{"job":1}"#));
+        assert_eq!(first.attributes.get("ApproximateReceiveCount").map(String::as_str), Some("2"));
+        assert_eq!(first.attributes.len(), 4);
+        assert_eq!(first.message_attributes["kind"].string_value.as_deref(), Some("text"));
+        assert_eq!(first.event_source_arn.as_deref(), Some("arn:aws:sqs:eu-west-1:000000000000:e2e-outbound"));
+
+        // The Lambda fixture's keys, record by record.
+        let lambda_record = json!({
+            "messageId": "", "receiptHandle": "", "body": "", "md5OfBody": "", "md5OfMessageAttributes": "",
+            "eventSourceARN": "", "eventSource": "", "awsRegion": "",
+            "attributes": { "ApproximateReceiveCount": "", "SentTimestamp": "", "SenderId": "",
+                            "ApproximateFirstReceiveTimestamp": "" },
+            "messageAttributes": {
+                "kind": { "stringValue": "", "stringListValues": [], "binaryListValues": [], "dataType": "" },
+                "raw": { "binaryValue": "", "stringListValues": [], "binaryListValues": [], "dataType": "" },
+            },
+        });
+        assert_same_keys(record, &lambda_record);
+        assert_eq!(events::queue_arn("https://sqs.eu-west-1.amazonaws.com/123456789012/q", "eu-west-1"), "arn:aws:sqs:eu-west-1:123456789012:q");
+        assert_eq!(events::queue_arn("http://localhost:4566/queue/q", "us-east-1"), "arn:aws:sqs:us-east-1:000000000000:q");
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // The server itself, with handlers that answer without AWS (refusals and unknown ids).
+
+    fn offline_app() -> App {
+        let config = lobbybee::config::Config::from_lookup(&[], |key| {
+            match key {
+                "TABLE_NAME" => Some("offline"),
+                "JWT_SECRET" => Some("offline-secret"),
+                "WS_ENDPOINT" => Some("http://127.0.0.1:9/local"),
+                _ => None,
+            }
+            .map(str::to_owned)
+        })
+        .expect("config");
+        let sdk = aws_config::SdkConfig::builder()
+            .region(aws_config::Region::new("us-east-1"))
+            .endpoint_url("http://127.0.0.1:9")
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        App::new(config, &sdk)
+    }
+
+    /// Sends one raw HTTP/1.1 request and reads one response (head and `Content-Length` body).
+    async fn raw_http(addr: SocketAddr, request: &str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut out = Vec::new();
+        let read = async {
+            let mut chunk = [0u8; 4096];
+            loop {
+                let n = stream.read(&mut chunk).await.unwrap_or(0);
+                out.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&out).to_ascii_lowercase();
+                if let Some(head_end) = text.find("\r\n\r\n") {
+                    let length = text[..head_end]
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if out.len() >= head_end + 4 + length {
+                        break;
+                    }
+                }
+                if n == 0 {
+                    break;
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), read).await.expect("response within 10 s");
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    #[tokio::test]
+    async fn the_server_routes_refuses_and_reports_gone() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let gateway = start(offline_app(), listener, GatewayOptions::default()).await.unwrap();
+        let addr = gateway.addr;
+
+        let health = raw_http(addr, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+        assert!(health.starts_with("HTTP/1.1 200") && health.ends_with("ok"), "{health}");
+        let missing = raw_http(addr, "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+        assert!(missing.starts_with("HTTP/1.1 404") && missing.ends_with(r#"{"error":"Not found"}"#), "{missing}");
+
+        // `$connect` without a token answers 401: the handshake is refused with it.
+        let handshake = |path: &str| {
+            format!(
+                "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+                 Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+            )
+        };
+        for path in ["/", "/ws/chat/Room%20Service/", "/local?token=not-a-jwt"] {
+            let refused = raw_http(addr, &handshake(path)).await;
+            assert!(refused.starts_with("HTTP/1.1 401"), "{path}: {refused}");
+        }
+        assert_eq!(gateway.open_sockets(), 0);
+
+        // The REST handler refuses an unauthenticated call, through lambda_http's conversion.
+        let rest = raw_http(addr, "GET /api/chat/conversations/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").await;
+        assert!(rest.starts_with("HTTP/1.1 401"), "{rest}");
+        assert!(rest.to_ascii_lowercase().contains("apigw-requestid: "), "{rest}");
+        let bad_host = raw_http(addr, "GET /api/chat/conversations/ HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n").await;
+        assert!(bad_host.starts_with("HTTP/1.1 400"), "{bad_host}");
+
+        // The real management client maps unknown ids to GoneException.
+        let config = aws_sdk_apigatewaymanagement::config::Builder::new()
+            .behavior_version(aws_sdk_apigatewaymanagement::config::BehaviorVersion::latest())
+            .region(aws_sdk_apigatewaymanagement::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_apigatewaymanagement::config::Credentials::new("a", "b", None, None, "t"))
+            .endpoint_url(gateway.management_endpoint())
+            .build();
+        let client = aws_sdk_apigatewaymanagement::Client::from_conf(config);
+        let posted = client
+            .post_to_connection()
+            .connection_id("Bq3vXdFoDoECJdA=")
+            .data(aws_sdk_apigatewaymanagement::primitives::Blob::new(b"{}".to_vec()))
+            .send()
+            .await;
+        assert!(posted.unwrap_err().into_service_error().is_gone_exception());
+        let got = client.get_connection().connection_id("Bq3vXdFoDoECJdA=").send().await;
+        assert!(got.unwrap_err().into_service_error().is_gone_exception());
+        let deleted = client.delete_connection().connection_id("Bq3vXdFoDoECJdA=").send().await;
+        assert!(deleted.unwrap_err().into_service_error().is_gone_exception());
+
+        gateway.shutdown().await;
+        assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "still listening after shutdown");
     }
 }
