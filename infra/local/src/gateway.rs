@@ -292,7 +292,8 @@ fn json_response(status: StatusCode, body: &Value) -> Response {
 
 /// An AWS JSON error the SDKs map by `x-amzn-ErrorType`.
 fn aws_error(status: StatusCode, error_type: &'static str, message: &str) -> Response {
-    let headers = [(header::CONTENT_TYPE, "application/json"), (HeaderName::from_static("x-amzn-errortype"), error_type)];
+    let headers =
+        [(header::CONTENT_TYPE, "application/json"), (HeaderName::from_static("x-amzn-errortype"), error_type)];
     (status, headers, json!({ "message": message }).to_string()).into_response()
 }
 
@@ -330,7 +331,8 @@ fn is_valid_host(host: &str) -> bool {
             (labels_ok && ipv4_ok && name.len() <= 253, port)
         }
     };
-    let port_ok = port.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok());
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.parse::<u16>().is_ok());
     name_ok && port_ok
 }
 
@@ -350,6 +352,8 @@ mod tests {
     use super::events::{self, HttpRequestInfo, SocketInfo};
     use super::paths::{self, Route};
     use super::*;
+
+    const ACCOUNT: &str = events::ACCOUNT_ID;
 
     /// `shared/fixtures/{name}`: found by walking up from this crate (the fixtures live next to
     /// the repository, in `/work/shared/fixtures`), or in `LOBBYBEE_FIXTURES`.
@@ -592,7 +596,9 @@ mod tests {
 
     #[test]
     fn hosts_are_validated() {
-        for good in ["127.0.0.1:8080", "localhost", "abc123defg.execute-api.eu-west-1.amazonaws.com", "[::1]:8080", "[::1]"] {
+        for good in
+            ["127.0.0.1:8080", "localhost", "abc123defg.execute-api.eu-west-1.amazonaws.com", "[::1]:8080", "[::1]"]
+        {
             assert!(is_valid_host(good), "{good}");
         }
         for bad in ["", ":80", "a b", "a:b", "1.2.3.999", "host:99999", "user@host", "[::1", "[::1]x", "a..b", "h/x"] {
@@ -671,8 +677,6 @@ mod tests {
             other => panic!("unexpected context {other:?}"),
         }
     }
-
-    const ACCOUNT: &str = events::ACCOUNT_ID;
 
     #[test]
     fn binary_and_multipart_bodies_are_base64_encoded() {
@@ -812,8 +816,14 @@ mod tests {
             },
         });
         assert_same_keys(record, &lambda_record);
-        assert_eq!(events::queue_arn("https://sqs.eu-west-1.amazonaws.com/123456789012/q", "eu-west-1"), "arn:aws:sqs:eu-west-1:123456789012:q");
-        assert_eq!(events::queue_arn("http://localhost:4566/queue/q", "us-east-1"), "arn:aws:sqs:us-east-1:000000000000:q");
+        assert_eq!(
+            events::queue_arn("https://sqs.eu-west-1.amazonaws.com/123456789012/q", "eu-west-1"),
+            "arn:aws:sqs:eu-west-1:123456789012:q"
+        );
+        assert_eq!(
+            events::queue_arn("http://localhost:4566/queue/q", "us-east-1"),
+            "arn:aws:sqs:us-east-1:000000000000:q"
+        );
     }
 
     // -----------------------------------------------------------------------------------------
@@ -894,10 +904,13 @@ mod tests {
         assert_eq!(gateway.open_sockets(), 0);
 
         // The REST handler refuses an unauthenticated call, through lambda_http's conversion.
-        let rest = raw_http(addr, "GET /api/chat/conversations/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").await;
+        let rest =
+            raw_http(addr, "GET /api/chat/conversations/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                .await;
         assert!(rest.starts_with("HTTP/1.1 401"), "{rest}");
         assert!(rest.to_ascii_lowercase().contains("apigw-requestid: "), "{rest}");
-        let bad_host = raw_http(addr, "GET /api/chat/conversations/ HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n").await;
+        let bad_host =
+            raw_http(addr, "GET /api/chat/conversations/ HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n").await;
         assert!(bad_host.starts_with("HTTP/1.1 400"), "{bad_host}");
 
         // The real management client maps unknown ids to GoneException.

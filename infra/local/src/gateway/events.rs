@@ -301,9 +301,8 @@ pub fn http_event(request: &HttpRequestInfo<'_>, now: DateTime<Utc>) -> Value {
     for (name, value) in request.headers {
         let text = header_text(value);
         if name == http::header::COOKIE {
-            cookies.extend(
-                text.split(';').map(str::trim).filter(|c| !c.is_empty()).map(|c| Value::String(c.to_owned())),
-            );
+            cookies
+                .extend(text.split(';').map(str::trim).filter(|c| !c.is_empty()).map(|c| Value::String(c.to_owned())));
             continue;
         }
         match headers.get_mut(name.as_str()) {
@@ -402,10 +401,8 @@ pub fn queue_name(queue_url: &str) -> &str {
 pub fn queue_arn(queue_url: &str, region: &str) -> String {
     let mut segments = queue_url.trim_end_matches('/').rsplit('/');
     let name = segments.next().unwrap_or_default();
-    let account = segments
-        .next()
-        .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
-        .unwrap_or(ACCOUNT_ID);
+    let account =
+        segments.next().filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit())).unwrap_or(ACCOUNT_ID);
     format!("arn:aws:sqs:{region}:{account}:{name}")
 }
 

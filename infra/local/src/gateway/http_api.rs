@@ -82,7 +82,14 @@ pub(super) async fn invoke(st: St, peer: SocketAddr, request: Request, function:
     let Some(event) = parse_event::<LambdaRequest>(&events::http_event(&info, now)) else {
         return internal_error();
     };
-    let request = lambda_http::Request::from(event).with_lambda_context(lambda_context(&st, function, now));
+    // lambda_http's conversion unwraps a URL parse; the Host check above makes it succeed, and
+    // a panic that slips through is answered like a crashed invocation.
+    let Ok(request) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| lambda_http::Request::from(event)))
+    else {
+        tracing::error!("lambda_http could not convert the event");
+        return internal_error();
+    };
+    let request = request.with_lambda_context(lambda_context(&st, function, now));
     let response = match function {
         Function::Webhook => guarded("guest-webhook", lobbybee::webhook::handle(&st.app, request)).await,
         Function::Rest => guarded("rest-api", lobbybee::rest::handle(&st.app, request)).await,

@@ -91,5 +91,9 @@ pub fn percent_decode(segment: &str) -> String {
 /// The path as logs may show it: a guest's phone number in `/ws/guest/{number}/` is hidden.
 /// Query strings never reach the logs (they carry tokens).
 pub fn log_path(path: &str) -> &str {
-    if path.starts_with("/ws/guest/") && path.len() > "/ws/guest/".len() { "/ws/guest/{whatsapp_number}/" } else { path }
+    if path.starts_with("/ws/guest/") && path.len() > "/ws/guest/".len() {
+        "/ws/guest/{whatsapp_number}/"
+    } else {
+        path
+    }
 }

@@ -146,7 +146,8 @@ pub(super) async fn upgrade(st: St, peer: SocketAddr, request: Request, params: 
         user_agent: parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned),
     };
     let id = socket.connection_id.clone();
-    let Some(event) = parse_event::<ApiGatewayWebsocketProxyRequest>(&events::connect_event(&socket, &headers, &query, now))
+    let Some(event) =
+        parse_event::<ApiGatewayWebsocketProxyRequest>(&events::connect_event(&socket, &headers, &query, now))
     else {
         return internal_error();
     };

@@ -34,8 +34,7 @@ fn stopped(stop: &watch::Receiver<bool>) -> bool {
 
 /// Polls `binding`'s queue until the gateway stops.
 pub(super) async fn poll(st: St, binding: QueueBinding, mut stop: watch::Receiver<bool>) {
-    let region =
-        st.app.sqs.config().region().map_or_else(|| events::DEFAULT_REGION.to_owned(), |r| r.to_string());
+    let region = st.app.sqs.config().region().map_or_else(|| events::DEFAULT_REGION.to_owned(), |r| r.to_string());
     let queue = events::queue_name(&binding.queue_url).to_owned();
     // Long polls return as soon as a message arrives, so rounding the wait up costs no latency.
     let wait_seconds = i32::try_from(st.options.poll_wait.as_millis().div_ceil(1000)).unwrap_or(20).clamp(0, 20);
