@@ -449,7 +449,6 @@ impl Store {
                 )),
             ),
         ];
-        let lock_values = [(":id", codec::n(id))];
         let tx = vec![
             self.update(
                 &keys::conversation(id),
@@ -461,12 +460,7 @@ impl Store {
                     names: &[("#status", "status")],
                 },
             )?,
-            self.delete(
-                &keys::guest(conversation.guest_id),
-                &keys::active_lock(conversation.department),
-                Some("attribute_not_exists(pk) OR conversation_id = :id"),
-                &lock_values,
-            )?,
+            self.release_lock(conversation.guest_id, conversation.department, id)?,
         ];
         match self.transact(tx).await {
             Ok(()) => {
@@ -510,7 +504,6 @@ impl Store {
                 (":list", codec::s(keys::conversation_list(&conversation.hotel_id, to, ConversationStatus::Active))),
                 (":active", codec::s(ConversationStatus::Active.as_str())),
             ];
-            let lock_values = [(":id", codec::n(id))];
             let tx = vec![
                 self.update(
                     &keys::conversation(id),
@@ -525,12 +518,7 @@ impl Store {
                         names: &[("#status", "status")],
                     },
                 )?,
-                self.delete(
-                    &keys::guest(conversation.guest_id),
-                    &keys::active_lock(from),
-                    Some("attribute_not_exists(pk) OR conversation_id = :id"),
-                    &lock_values,
-                )?,
+                self.release_lock(conversation.guest_id, from, id)?,
                 self.put(self.lock_item(conversation.guest_id, to, id)?, Some(NEW_ITEM), &[])?,
                 self.put(self.message_item(&stored, expiry)?, Some(NEW_ITEM), &[])?,
             ];
@@ -863,6 +851,21 @@ impl Store {
             item.insert("delivery_rank".into(), codec::n(status.rank()));
         }
         Ok(item)
+    }
+
+    /// Deletes the active-conversation lock, only if it still names `conversation`.
+    fn release_lock(
+        &self,
+        guest: u64,
+        department: Department,
+        conversation: ConversationId,
+    ) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
+        self.delete(
+            &keys::guest(guest),
+            &keys::active_lock(department),
+            Some("attribute_not_exists(pk) OR conversation_id = :id"),
+            &[(":id", codec::n(conversation))],
+        )
     }
 
     fn lock_item(&self, guest: u64, department: Department, conversation: ConversationId) -> Result<Item, StoreError> {
