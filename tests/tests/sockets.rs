@@ -430,3 +430,65 @@ fn the_handlers_take_the_fixture_events_as_api_gateway_sends_them() {
         assert_eq!(disconnect.status_code, 200);
     });
 }
+
+#[test]
+fn a_message_whatsapp_refuses_is_marked_failed_and_staff_are_told() {
+    run(async {
+        let stack = stack().await;
+        let hotel = TestHotel::create(stack).await;
+        // A guest whose number WhatsApp does not know (the fake refuses this country code).
+        let store = &stack.app.store;
+        let id = unique();
+        let number = format!("+{}{}", lobbybee_local::gateway::fake_whatsapp::UNREACHABLE_PREFIX, id % 1_000_000_000);
+        let mut guest = store.get_guest(hotel.guest.id).await.unwrap().unwrap();
+        guest.id = id;
+        guest.whatsapp_number = number.clone();
+        store.put_guest(&guest).await.unwrap();
+        let mut stay = store.get_stay(hotel.guest.stay_id).await.unwrap().unwrap();
+        stay.id = id;
+        stay.guest_id = id;
+        store.put_stay(&stay).await.unwrap();
+        let (conversation, _) = guest_says(stack, &number, "Hello?", "Reception").await;
+
+        let mut staff = Socket::staff(stack, &hotel.reception.token, None).await;
+        staff.send(json!({"type": "text", "conversation_id": conversation, "content": "Hi!"})).await;
+        let message_id = staff.expect("acknowledgment").await["message_id"].as_u64().unwrap();
+        assert_eq!(
+            staff.expect("delivery_status").await,
+            json!({"type": "delivery_status", "data": {"conversation_id": conversation, "message_id": message_id, "status": "failed"}})
+        );
+        let stored = store.get_message(conversation, message_id).await.unwrap().unwrap();
+        assert_eq!(stored.delivery_status, Some(lobbybee::model::DeliveryStatus::Failed));
+        assert!(stored.provider_message_id.is_none());
+    });
+}
+
+#[test]
+fn the_retry_queue_delivers_a_deferred_push() {
+    run(async {
+        let stack = stack().await;
+        let hotel = TestHotel::create(stack).await;
+        let mut staff = Socket::staff(stack, &hotel.cafe.token, None).await;
+        staff.barrier().await;
+        let connection = stack.app.store.staff_connections(&hotel.cafe.user_id).await.unwrap().remove(0);
+        let job = lobbybee::delivery::RetryJob {
+            endpoint: stack.app.config.ws_endpoint.clone().unwrap(),
+            connection_id: connection.connection_id,
+            frame: json!({"type": "close_conversation", "conversation_id": 4242}).to_string(),
+        };
+        stack
+            .app
+            .sqs
+            .send_message()
+            .queue_url(&stack.resources.push_retry_queue_url)
+            .message_body(serde_json::to_string(&job).unwrap())
+            .send()
+            .await
+            .unwrap();
+        // The gateway's event-source poller hands it to the push-retry consumer, which pushes it.
+        assert_eq!(
+            staff.expect("close_conversation").await,
+            json!({"type": "close_conversation", "conversation_id": 4242})
+        );
+    });
+}

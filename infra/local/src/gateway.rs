@@ -31,7 +31,7 @@
 //! ```
 
 pub mod events;
-mod fake_whatsapp;
+pub mod fake_whatsapp;
 mod http_api;
 pub mod paths;
 mod sockets;

@@ -18,11 +18,21 @@ pub(super) fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
         .route("/_fake/whatsapp/{version}/{media_id}", get(media))
 }
 
-/// `POST /{version}/{phone_number_id}/messages`: accepted when it names a recipient.
+/// Recipients under this (non-existent) country code are "not on WhatsApp": the fake refuses
+/// them the way the Cloud API refuses an unknown number, so the failure path can be exercised.
+pub const UNREACHABLE_PREFIX: &str = "999";
+
+/// `POST /{version}/{phone_number_id}/messages`: accepted when it names a reachable recipient.
 async fn send(body: Bytes) -> Response {
-    let valid = serde_json::from_slice::<Value>(&body).ok().and_then(|v| v.get("to").cloned()).is_some();
-    if !valid {
+    let to = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("to").and_then(Value::as_str).map(str::to_owned));
+    let Some(to) = to else {
         return (StatusCode::BAD_REQUEST, r#"{"error":{"message":"Invalid parameter","code":100}}"#).into_response();
+    };
+    if to.starts_with(UNREACHABLE_PREFIX) {
+        let error = r#"{"error":{"message":"Recipient phone number not in allowed list","code":131030}}"#;
+        return (StatusCode::BAD_REQUEST, [("content-type", "application/json")], error).into_response();
     }
     let wamid = format!("wamid.LOCAL{}", uuid::Uuid::new_v4().simple());
     let answer = json!({ "messaging_product": "whatsapp", "messages": [{ "id": wamid }] });
