@@ -1,5 +1,11 @@
-//! Department names (CONTRACT §1.1): canonical spelling in every answer, matched
-//! case-insensitively and accent-insensitively on input, `Restaurant` as an alias of `Café`.
+//! Hotel departments (CONTRACT §1.1).
+//!
+//! Department names arrive from people and programs in many spellings (`cafe`, `CAFÉ`,
+//! `room_service`, the Django version's `Restaurant`), and a department with a space or an accent
+//! in its name must work everywhere: routing, sockets, lists and storage keys. This module is the
+//! one place that turns any accepted spelling into a [`Department`], answers always use its
+//! canonical spelling ([`Department::as_str`]), and storage keys use an ASCII slug
+//! ([`Department::key`]) so no key ever depends on Unicode normalisation.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use unicode_normalization::UnicodeNormalization;
@@ -7,19 +13,22 @@ use unicode_normalization::UnicodeNormalization;
 /// A hotel department.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Department {
-    /// Front desk.
+    /// Front desk (`Reception`), the default department of a new guest message.
     Reception,
-    /// Cleaning and rooms.
+    /// Cleaning and rooms (`Housekeeping`).
     Housekeeping,
-    /// In-room dining.
+    /// In-room dining (`Room Service`).
     RoomService,
-    /// Café and restaurant.
+    /// Café and restaurant (`Café`; `Restaurant` is accepted as an alias).
     Cafe,
-    /// Hotel management.
+    /// Hotel management (`Management`).
     Management,
 }
 
-/// The name is not a department.
+/// The name is not a department: the 400 message, listing the valid names.
+///
+/// The list is written out so the message can be a `const`; a test checks it matches
+/// [`Department::ALL`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("Invalid department. Valid options: Reception, Housekeeping, Room Service, Café, Management")]
 pub struct UnknownDepartment;
@@ -34,12 +43,13 @@ impl Department {
         Department::Management,
     ];
 
-    /// The default department list of a hotel.
+    /// The default department list of a hotel: [`Department::ALL`].
     pub fn default_list() -> Vec<Department> {
         Department::ALL.to_vec()
     }
 
-    /// Canonical spelling.
+    /// Canonical spelling, used in every answer: `Reception`, `Housekeeping`, `Room Service`,
+    /// `Café`, `Management`.
     pub fn as_str(self) -> &'static str {
         match self {
             Department::Reception => "Reception",
@@ -50,7 +60,8 @@ impl Department {
         }
     }
 
-    /// ASCII slug used inside storage keys.
+    /// ASCII slug used inside storage keys: `reception`, `housekeeping`, `room_service`, `cafe`,
+    /// `management`. Never shown to clients.
     pub fn key(self) -> &'static str {
         match self {
             Department::Reception => "reception",
@@ -62,6 +73,11 @@ impl Department {
     }
 
     /// Parses any accepted spelling.
+    ///
+    /// Surrounding whitespace is ignored; matching is case-insensitive and accent-insensitive
+    /// (NFD, combining marks dropped); inside the name, runs of whitespace, `_` and `-` count as
+    /// one space, and `roomservice` (no separator) is accepted too. `Restaurant` is an alias of
+    /// [`Department::Cafe`].
     pub fn parse(raw: &str) -> Result<Department, UnknownDepartment> {
         let folded: String = raw
             .nfd()
@@ -117,30 +133,59 @@ mod tests {
         let cases = [
             ("Reception", Department::Reception),
             ("  reception ", Department::Reception),
+            ("RECEPTION", Department::Reception),
+            ("Housekeeping", Department::Housekeeping),
             ("HOUSEKEEPING", Department::Housekeeping),
             ("Room Service", Department::RoomService),
             ("room service", Department::RoomService),
             ("ROOM_SERVICE", Department::RoomService),
+            ("room_service", Department::RoomService),
             ("room-service", Department::RoomService),
             ("Room  Service", Department::RoomService),
+            ("Room\tService", Department::RoomService),
+            ("Room _- Service", Department::RoomService),
+            ("roomservice", Department::RoomService),
             ("Café", Department::Cafe),
+            ("café", Department::Cafe),
             ("cafe", Department::Cafe),
             ("CAFE", Department::Cafe),
             ("CAFÉ", Department::Cafe),
             ("Cafe\u{301}", Department::Cafe),
             ("Restaurant", Department::Cafe),
+            ("restaurant", Department::Cafe),
+            ("Management", Department::Management),
             ("management", Department::Management),
         ];
         for (raw, expected) in cases {
             assert_eq!(Department::parse(raw), Ok(expected), "{raw:?}");
+            assert_eq!(raw.parse::<Department>(), Ok(expected), "{raw:?}");
         }
     }
 
     #[test]
+    fn canonical_names_and_keys_round_trip() {
+        let names: Vec<&str> = Department::ALL.iter().map(|d| d.as_str()).collect();
+        assert_eq!(names, ["Reception", "Housekeeping", "Room Service", "Café", "Management"]);
+        let keys: Vec<&str> = Department::ALL.iter().map(|d| d.key()).collect();
+        assert_eq!(keys, ["reception", "housekeeping", "room_service", "cafe", "management"]);
+        for d in Department::ALL {
+            assert_eq!(Department::parse(d.as_str()), Ok(d));
+            assert_eq!(Department::parse(d.key()), Ok(d));
+            assert_eq!(d.to_string(), d.as_str());
+            assert!(d.key().bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+        }
+        assert_eq!(Department::default_list(), Department::ALL.to_vec());
+    }
+
+    #[test]
     fn unknown_names() {
-        for raw in ["", "Spa", "Receptions", "room", "caffe"] {
+        for raw in ["", "   ", "Spa", "Receptions", "room", "service", "caffe", "cafés", "room service desk", "r"] {
             assert_eq!(Department::parse(raw), Err(UnknownDepartment), "{raw:?}");
         }
+    }
+
+    #[test]
+    fn error_message_lists_every_department() {
         let listed: Vec<&str> = Department::ALL.iter().map(|d| d.as_str()).collect();
         assert_eq!(UnknownDepartment.to_string(), format!("Invalid department. Valid options: {}", listed.join(", ")));
     }
@@ -148,8 +193,11 @@ mod tests {
     #[test]
     fn serde_uses_the_canonical_spelling() {
         assert_eq!(serde_json::to_string(&Department::Cafe).unwrap(), "\"Café\"");
+        assert_eq!(serde_json::to_string(&Department::RoomService).unwrap(), "\"Room Service\"");
         assert_eq!(serde_json::from_str::<Department>("\"room service\"").unwrap(), Department::RoomService);
-        assert!(serde_json::from_str::<Department>("\"Spa\"").is_err());
-        assert_eq!(Department::RoomService.key(), "room_service");
+        assert_eq!(serde_json::from_str::<Department>("\"RESTAURANT\"").unwrap(), Department::Cafe);
+        let err = serde_json::from_str::<Department>("\"Spa\"").unwrap_err();
+        assert!(err.to_string().contains(&UnknownDepartment.to_string()), "{err}");
+        assert!(serde_json::from_str::<Department>("3").is_err());
     }
 }

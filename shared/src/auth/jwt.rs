@@ -1,9 +1,13 @@
 //! Staff JWT verification (CONTRACT §2).
 //!
-//! The hotel CRM issues HS256 access tokens (`user_id`, `token_type: "access"`, `exp`, `iat`,
-//! `jti`); stacks may instead verify RS256 or ES256 tokens with a public key. Exactly the
-//! configured algorithm is accepted: the header's `alg` is checked before anything else, so
-//! `none` and algorithm-confusion tokens never reach signature verification.
+//! Staff authenticate with the access tokens the hotel CRM already issues: HS256 with a shared
+//! secret, claims `user_id`, `token_type: "access"`, `exp`, `iat`, `jti`. A stack may instead
+//! verify RS256 or ES256 tokens with a configured public key. This module is the single gate for
+//! them: exactly the configured algorithm is accepted (the header's `alg` is checked before
+//! anything else, so `none` and algorithm-confusion tokens never reach signature verification),
+//! `exp` is required (30 s leeway), refresh tokens are refused, and issuer and audience are
+//! enforced when configured. What a token says about the staff member beyond their id is not
+//! trusted: the profile is read from the store by the caller.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -11,22 +15,25 @@ use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{Map, Value, json};
 
-/// Clock skew tolerated on `exp`.
+/// Clock skew tolerated on `exp`, in seconds.
 const LEEWAY_SECONDS: u64 = 30;
 
-/// The signature algorithms a stack can be configured with.
+/// Longest token looked at; anything longer is [`TokenError::Malformed`] without being decoded.
+const MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// The signature algorithms a stack can be configured with (`JWT_ALGORITHM`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JwtAlgorithm {
-    /// HMAC-SHA256 with a shared secret (the CRM's format).
+    /// HMAC-SHA256 with a shared secret (the CRM's format, and the default).
     Hs256,
-    /// RSA PKCS#1 v1.5 with SHA-256, public key in PEM.
+    /// RSA PKCS#1 v1.5 with SHA-256; the key is an RSA public key in PEM.
     Rs256,
-    /// ECDSA P-256 with SHA-256, public key in PEM.
+    /// ECDSA on P-256 with SHA-256; the key is an EC public key in PEM.
     Es256,
 }
 
 impl JwtAlgorithm {
-    /// Parses `HS256`, `RS256` or `ES256` (any case).
+    /// Parses `HS256`, `RS256` or `ES256` (any case, surrounding whitespace ignored).
     pub fn parse(raw: &str) -> Option<Self> {
         match raw.trim().to_ascii_uppercase().as_str() {
             "HS256" => Some(JwtAlgorithm::Hs256),
@@ -36,7 +43,8 @@ impl JwtAlgorithm {
         }
     }
 
-    fn name(self) -> &'static str {
+    /// The JOSE name, as it appears in a token header's `alg`.
+    pub fn name(self) -> &'static str {
         match self {
             JwtAlgorithm::Hs256 => "HS256",
             JwtAlgorithm::Rs256 => "RS256",
@@ -53,45 +61,49 @@ impl JwtAlgorithm {
     }
 }
 
-/// The key material is unusable.
+/// The configured key material is unusable (or a token could not be issued).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JwtConfigError {
     /// An empty HS256 secret.
     #[error("the JWT secret is empty")]
     EmptySecret,
-    /// A PEM that does not parse as the expected key type.
-    #[error("the JWT public key is not a valid {0} PEM public key")]
+    /// A PEM that does not parse as a public key of the expected type (`RSA` or `EC`).
+    #[error("the JWT public key is not a valid {0} public key in PEM format")]
     BadPem(&'static str),
+    /// A private key where the public key belongs: only the public key may be deployed.
+    #[error("the JWT key is a private key; configure the public key instead")]
+    PrivateKey,
     /// Signing failed (issuing only).
     #[error("could not sign the token")]
     Signing,
 }
 
-/// Why a token was refused. Messages never contain the token.
+/// Why a token was refused. The messages are short and never contain any part of the token.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
-    /// Not three base64url segments of JSON.
+    /// Not a JWT: not three base64url segments of JSON, a claims set that is not an object, or
+    /// too long.
     #[error("malformed token")]
     Malformed,
-    /// `alg` other than the configured one (including `none`).
+    /// `alg` other than the configured one, `none` included.
     #[error("unexpected algorithm")]
     Algorithm,
-    /// The signature does not verify.
+    /// The signature does not verify with the configured key.
     #[error("bad signature")]
     Signature,
-    /// `exp` passed (beyond the leeway) or missing.
+    /// `exp` is more than the leeway in the past, or missing (a token must expire).
     #[error("token expired")]
     Expired,
-    /// `token_type` other than `access` (a refresh token, say).
+    /// `token_type` present and not `access` (a refresh token, say).
     #[error("not an access token")]
     NotAccessToken,
-    /// No usable `user_id` claim.
+    /// No usable `user_id` claim: missing, null, empty, or neither a string nor a whole number.
     #[error("no user_id claim")]
     MissingUserId,
-    /// `iss` mismatch.
+    /// An issuer is configured and `iss` is missing or different.
     #[error("issuer mismatch")]
     Issuer,
-    /// `aud` mismatch.
+    /// An audience is configured and `aud` is missing or does not name it.
     #[error("audience mismatch")]
     Audience,
 }
@@ -99,15 +111,15 @@ pub enum TokenError {
 /// What a valid token says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedToken {
-    /// Staff id as a string (numbers become their decimal form).
+    /// Staff id as a string (a numeric claim becomes its decimal form, e.g. `12` → `"12"`).
     pub user_id: String,
-    /// Token id.
+    /// The token id (`jti`), when it is a string.
     pub jti: Option<String>,
-    /// `exp`, epoch seconds.
+    /// `exp`, in epoch seconds.
     pub expires_at: i64,
 }
 
-/// Verifies tokens with one configured algorithm and key.
+/// Verifies staff tokens with one configured algorithm and key.
 #[derive(Clone)]
 pub struct JwtVerifier {
     algorithm: JwtAlgorithm,
@@ -117,19 +129,29 @@ pub struct JwtVerifier {
 
 impl std::fmt::Debug for JwtVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwtVerifier").field("algorithm", &self.algorithm).finish_non_exhaustive()
+        // Never print the key.
+        f.debug_struct("JwtVerifier")
+            .field("algorithm", &self.algorithm)
+            .field("issuer", &self.validation.iss)
+            .field("audience", &self.validation.aud)
+            .finish_non_exhaustive()
     }
 }
 
 impl JwtVerifier {
-    /// Builds a verifier; `key` is the HS256 secret or a PEM public key. A token without
-    /// `token_type` is accepted (the claim is checked when present).
+    /// Builds a verifier. `key` is the HS256 secret (its raw bytes, not trimmed or decoded) or,
+    /// for RS256/ES256, the PEM public key (RSA, or EC P-256). With `issuer` set, `iss` must be
+    /// present and equal; with `audience` set, `aud` must be present and name it; unset, neither is
+    /// checked.
     pub fn new(
         algorithm: JwtAlgorithm,
         key: &str,
         issuer: Option<String>,
         audience: Option<String>,
     ) -> Result<Self, JwtConfigError> {
+        if algorithm != JwtAlgorithm::Hs256 && key.contains("PRIVATE KEY") {
+            return Err(JwtConfigError::PrivateKey);
+        }
         let key = match algorithm {
             JwtAlgorithm::Hs256 if key.is_empty() => return Err(JwtConfigError::EmptySecret),
             JwtAlgorithm::Hs256 => DecodingKey::from_secret(key.as_bytes()),
@@ -142,61 +164,103 @@ impl JwtVerifier {
         };
         let mut validation = Validation::new(algorithm.algorithm());
         validation.leeway = LEEWAY_SECONDS;
-        validation.set_required_spec_claims(&["exp"]);
+        validation.validate_exp = true;
+        validation.validate_nbf = false;
+        // jsonwebtoken accepts a token *without* `iss`/`aud` even when they are configured, unless
+        // they are also required; a configured issuer or audience must be present.
+        let mut required = vec!["exp"];
         match &issuer {
-            Some(iss) => validation.set_issuer(&[iss]),
+            Some(iss) => {
+                validation.set_issuer(&[iss]);
+                required.push("iss");
+            }
             None => validation.iss = None,
         }
         match &audience {
-            Some(aud) => validation.set_audience(&[aud]),
+            Some(aud) => {
+                validation.set_audience(&[aud]);
+                required.push("aud");
+            }
             None => validation.validate_aud = false,
         }
+        validation.set_required_spec_claims(&required);
         Ok(JwtVerifier { algorithm, key, validation })
     }
 
-    /// Verifies `token`.
+    /// The configured algorithm.
+    pub fn algorithm(&self) -> JwtAlgorithm {
+        self.algorithm
+    }
+
+    /// Verifies `token` (surrounding whitespace ignored).
+    ///
+    /// `token_type` is checked when present: anything but the string `access` (including `null`)
+    /// is refused. A token *without* `token_type` is accepted: the CRM always sends it, and other
+    /// issuers (RS256/ES256 identity providers) do not have it. `user_id` may be a non-empty
+    /// string (trimmed) or a non-negative whole number.
     pub fn verify(&self, token: &str) -> Result<VerifiedToken, TokenError> {
-        let header_segment = token.split('.').next().ok_or(TokenError::Malformed)?;
-        let header: Value = URL_SAFE_NO_PAD
-            .decode(header_segment.trim_end_matches('='))
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .ok_or(TokenError::Malformed)?;
-        if header.get("alg").and_then(Value::as_str) != Some(self.algorithm.name()) {
+        let token = token.trim();
+        if token.is_empty() || token.len() > MAX_TOKEN_BYTES {
+            return Err(TokenError::Malformed);
+        }
+        // Checked by hand rather than with `jsonwebtoken::decode_header`, which cannot even
+        // represent `none` (it would be reported as malformed rather than as a wrong algorithm).
+        if header_alg(token)? != self.algorithm.name() {
             return Err(TokenError::Algorithm);
         }
-        let data =
-            jsonwebtoken::decode::<Map<String, Value>>(token, &self.key, &self.validation).map_err(|e| {
-                match e.kind() {
-                    ErrorKind::InvalidSignature => TokenError::Signature,
-                    ErrorKind::ExpiredSignature => TokenError::Expired,
-                    ErrorKind::MissingRequiredClaim(_) => TokenError::Expired,
-                    ErrorKind::InvalidIssuer => TokenError::Issuer,
-                    ErrorKind::InvalidAudience => TokenError::Audience,
-                    ErrorKind::InvalidAlgorithm => TokenError::Algorithm,
-                    _ => TokenError::Malformed,
-                }
-            })?;
+        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &self.key, &self.validation)
+            .map_err(|e| classify(e.kind()))?;
         let claims = data.claims;
         match claims.get("token_type") {
-            None | Some(Value::Null) => {}
+            None => {}
             Some(Value::String(t)) if t == "access" => {}
             Some(_) => return Err(TokenError::NotAccessToken),
         }
         let user_id = match claims.get("user_id") {
             Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_owned(),
-            Some(Value::Number(n)) => n.to_string(),
+            Some(Value::Number(n)) => n.as_u64().ok_or(TokenError::MissingUserId)?.to_string(),
             _ => return Err(TokenError::MissingUserId),
         };
-        Ok(VerifiedToken {
-            user_id,
-            jti: claims.get("jti").and_then(Value::as_str).map(str::to_owned),
-            expires_at: claims.get("exp").and_then(Value::as_i64).unwrap_or_default(),
-        })
+        // jsonwebtoken accepts a fractional `exp` (rounded); mirror that.
+        let expires_at = claims
+            .get("exp")
+            .and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f.round() as i64)))
+            .ok_or(TokenError::Expired)?;
+        Ok(VerifiedToken { user_id, jti: claims.get("jti").and_then(Value::as_str).map(str::to_owned), expires_at })
     }
 }
 
-/// Issues an HS256 access token in the CRM's format (demo data and tests).
+/// The `alg` of a token's header.
+fn header_alg(token: &str) -> Result<String, TokenError> {
+    let (segment, _) = token.split_once('.').ok_or(TokenError::Malformed)?;
+    let bytes = URL_SAFE_NO_PAD.decode(segment).map_err(|_| TokenError::Malformed)?;
+    let header: Map<String, Value> = serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)?;
+    match header.get("alg") {
+        Some(Value::String(alg)) => Ok(alg.clone()),
+        _ => Err(TokenError::Algorithm),
+    }
+}
+
+/// Maps a jsonwebtoken failure onto the reasons of [`TokenError`].
+fn classify(kind: &ErrorKind) -> TokenError {
+    match kind {
+        ErrorKind::InvalidSignature => TokenError::Signature,
+        ErrorKind::ExpiredSignature => TokenError::Expired,
+        ErrorKind::InvalidIssuer => TokenError::Issuer,
+        ErrorKind::InvalidAudience => TokenError::Audience,
+        ErrorKind::InvalidAlgorithm => TokenError::Algorithm,
+        ErrorKind::MissingRequiredClaim(claim) => match claim.as_str() {
+            "iss" => TokenError::Issuer,
+            "aud" => TokenError::Audience,
+            _ => TokenError::Expired,
+        },
+        _ => TokenError::Malformed,
+    }
+}
+
+/// Issues an HS256 access token in the CRM's format: claims `user_id` (a string), `token_type:
+/// "access"`, `exp` (now + `ttl_seconds`; a negative ttl gives an expired token), `iat` and `jti`
+/// (a UUID v4, 32 hex digits). Used by the demo seed and tests.
 pub fn issue_hs256(secret: &str, user_id: &str, ttl_seconds: i64) -> Result<String, JwtConfigError> {
     if secret.is_empty() {
         return Err(JwtConfigError::EmptySecret);
@@ -205,7 +269,7 @@ pub fn issue_hs256(secret: &str, user_id: &str, ttl_seconds: i64) -> Result<Stri
     let claims = json!({
         "user_id": user_id,
         "token_type": "access",
-        "exp": now + ttl_seconds,
+        "exp": now.saturating_add(ttl_seconds),
         "iat": now,
         "jti": uuid::Uuid::new_v4().simple().to_string(),
     });
@@ -218,6 +282,7 @@ mod tests {
     use super::*;
 
     const SECRET: &str = "test-secret";
+    // Test-only key pairs (openssl genpkey: RSA 2048 and EC P-256).
     const RSA_PRIVATE: &str = include_str!("../../testdata/keys/rsa-private.pem");
     const RSA_PUBLIC: &str = include_str!("../../testdata/keys/rsa-public.pem");
     const EC_PRIVATE: &str = include_str!("../../testdata/keys/ec-private.pem");
@@ -227,11 +292,16 @@ mod tests {
         chrono::Utc::now().timestamp()
     }
 
-    fn claims(extra: Value) -> Value {
+    /// The CRM's claims, with `changes` applied (a `null` value removes the claim).
+    fn claims(changes: Value) -> Value {
         let mut base = json!({"user_id": "12", "token_type": "access", "exp": now() + 600, "iat": now(), "jti": "j1"});
-        if let (Some(base), Value::Object(extra)) = (base.as_object_mut(), extra) {
-            for (k, v) in extra {
-                base.insert(k, v);
+        if let (Some(map), Value::Object(changes)) = (base.as_object_mut(), changes) {
+            for (k, v) in changes {
+                if v.is_null() {
+                    map.remove(&k);
+                } else {
+                    map.insert(k, v);
+                }
             }
         }
         base
@@ -241,108 +311,310 @@ mod tests {
         jsonwebtoken::encode(&Header::new(alg), claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
     }
 
+    fn hs256(changes: Value) -> String {
+        hs(&claims(changes), Algorithm::HS256, SECRET)
+    }
+
+    fn rs256(changes: Value) -> String {
+        let key = EncodingKey::from_rsa_pem(RSA_PRIVATE.as_bytes()).unwrap();
+        jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims(changes), &key).unwrap()
+    }
+
+    fn es256(changes: Value) -> String {
+        let key = EncodingKey::from_ec_pem(EC_PRIVATE.as_bytes()).unwrap();
+        jsonwebtoken::encode(&Header::new(Algorithm::ES256), &claims(changes), &key).unwrap()
+    }
+
+    fn unsigned(header: &str, claims: &Value) -> String {
+        format!("{}.{}.", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(claims.to_string()))
+    }
+
     fn verifier() -> JwtVerifier {
         JwtVerifier::new(JwtAlgorithm::Hs256, SECRET, None, None).unwrap()
     }
 
+    fn with(issuer: Option<&str>, audience: Option<&str>) -> JwtVerifier {
+        JwtVerifier::new(JwtAlgorithm::Hs256, SECRET, issuer.map(Into::into), audience.map(Into::into)).unwrap()
+    }
+
     #[test]
-    fn accepts_string_and_numeric_user_ids() {
-        let v = verifier();
-        assert_eq!(v.verify(&hs(&claims(json!({})), Algorithm::HS256, SECRET)).unwrap().user_id, "12");
-        let numeric = hs(&claims(json!({"user_id": 12})), Algorithm::HS256, SECRET);
-        assert_eq!(v.verify(&numeric).unwrap().user_id, "12");
-        let issued = issue_hs256(SECRET, "34", 60).unwrap();
-        let verified = v.verify(&issued).unwrap();
-        assert_eq!(verified.user_id, "34");
-        assert!(verified.jti.is_some());
+    fn accepts_the_crm_format() {
+        let exp = now() + 600;
+        let verified = verifier().verify(&hs256(json!({"exp": exp}))).unwrap();
+        assert_eq!(verified, VerifiedToken { user_id: "12".into(), jti: Some("j1".into()), expires_at: exp });
+        assert!(verifier().verify(&format!(" {}\n", hs256(json!({})))).is_ok());
+    }
+
+    #[test]
+    fn numeric_user_id_becomes_a_string() {
+        assert_eq!(verifier().verify(&hs256(json!({"user_id": 12}))).unwrap().user_id, "12");
+        assert_eq!(verifier().verify(&hs256(json!({"user_id": 0}))).unwrap().user_id, "0");
+    }
+
+    #[test]
+    fn string_user_id() {
+        assert_eq!(verifier().verify(&hs256(json!({"user_id": "abc-12"}))).unwrap().user_id, "abc-12");
+        assert_eq!(verifier().verify(&hs256(json!({"user_id": " 12 "}))).unwrap().user_id, "12");
+    }
+
+    #[test]
+    fn rejects_missing_user_id() {
+        for bad in [
+            json!({"user_id": null}),
+            json!({"user_id": ""}),
+            json!({"user_id": "  "}),
+            json!({"user_id": true}),
+            json!({"user_id": 1.5}),
+            json!({"user_id": -3}),
+            json!({"user_id": ["12"]}),
+            json!({"user_id": {"id": 12}}),
+        ] {
+            assert_eq!(verifier().verify(&hs256(bad.clone())), Err(TokenError::MissingUserId), "{bad}");
+        }
+        let mut explicit_null = claims(json!({}));
+        explicit_null["user_id"] = Value::Null;
+        assert_eq!(verifier().verify(&hs(&explicit_null, Algorithm::HS256, SECRET)), Err(TokenError::MissingUserId));
     }
 
     #[test]
     fn rejects_alg_none() {
-        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
-        let body = URL_SAFE_NO_PAD.encode(claims(json!({})).to_string());
-        assert_eq!(verifier().verify(&format!("{header}.{body}.")), Err(TokenError::Algorithm));
+        let body = claims(json!({}));
+        for header in [r#"{"alg":"none","typ":"JWT"}"#, r#"{"alg":"None"}"#, r#"{"alg":"NONE"}"#, r#"{"typ":"JWT"}"#] {
+            let token = unsigned(header, &body);
+            assert_eq!(verifier().verify(&token), Err(TokenError::Algorithm), "{header}");
+            // Even with a signature segment attached.
+            assert_eq!(verifier().verify(&format!("{token}c2ln")), Err(TokenError::Algorithm), "{header}");
+        }
     }
 
     #[test]
-    fn rejects_wrong_algorithms() {
-        let hs384 = hs(&claims(json!({})), Algorithm::HS384, SECRET);
-        assert_eq!(verifier().verify(&hs384), Err(TokenError::Algorithm));
+    fn rejects_hs384_for_an_hs256_verifier() {
+        let token = hs(&claims(json!({})), Algorithm::HS384, SECRET);
+        assert_eq!(verifier().verify(&token), Err(TokenError::Algorithm));
+        let token = hs(&claims(json!({})), Algorithm::HS512, SECRET);
+        assert_eq!(verifier().verify(&token), Err(TokenError::Algorithm));
+    }
+
+    #[test]
+    fn rejects_hs256_for_an_rs256_verifier() {
         let rs = JwtVerifier::new(JwtAlgorithm::Rs256, RSA_PUBLIC, None, None).unwrap();
-        // Algorithm confusion: an HS256 token signed with the public key as the secret.
+        // Algorithm confusion: an HS256 token using the (public) RSA key as the HMAC secret.
         let confused = hs(&claims(json!({})), Algorithm::HS256, RSA_PUBLIC);
         assert_eq!(rs.verify(&confused), Err(TokenError::Algorithm));
+        assert_eq!(rs.verify(&hs256(json!({}))), Err(TokenError::Algorithm));
     }
 
     #[test]
-    fn rejects_bad_signatures() {
+    fn rejects_other_public_key_algorithms() {
+        let rs = JwtVerifier::new(JwtAlgorithm::Rs256, RSA_PUBLIC, None, None).unwrap();
+        let es = JwtVerifier::new(JwtAlgorithm::Es256, EC_PUBLIC, None, None).unwrap();
+        assert_eq!(rs.verify(&es256(json!({}))), Err(TokenError::Algorithm));
+        assert_eq!(es.verify(&rs256(json!({}))), Err(TokenError::Algorithm));
+        assert_eq!(verifier().verify(&rs256(json!({}))), Err(TokenError::Algorithm));
+    }
+
+    #[test]
+    fn rejects_a_bad_signature() {
         let other = hs(&claims(json!({})), Algorithm::HS256, "another-secret");
         assert_eq!(verifier().verify(&other), Err(TokenError::Signature));
+        // A valid token whose claims were swapped for someone else's.
+        let token = hs256(json!({}));
+        assert_eq!(verifier().verify(&swap_claims(&token, json!({"user_id": "1"}))), Err(TokenError::Signature));
+        // The signature stripped.
+        let (unsigned_part, _) = token.rsplit_once('.').unwrap();
+        assert_eq!(verifier().verify(&format!("{unsigned_part}.")), Err(TokenError::Signature));
+    }
+
+    /// `token` with its claims replaced by `changes` applied to the CRM claims, signature kept.
+    fn swap_claims(token: &str, changes: Value) -> String {
+        let mut parts = token.split('.');
+        let (header, _, signature) = (parts.next().unwrap(), parts.next(), parts.next().unwrap());
+        format!("{header}.{}.{signature}", URL_SAFE_NO_PAD.encode(claims(changes).to_string()))
     }
 
     #[test]
-    fn expiry_with_leeway() {
-        let expired = hs(&claims(json!({"exp": now() - 60})), Algorithm::HS256, SECRET);
-        assert_eq!(verifier().verify(&expired), Err(TokenError::Expired));
-        let within_leeway = hs(&claims(json!({"exp": now() - 10})), Algorithm::HS256, SECRET);
-        assert!(verifier().verify(&within_leeway).is_ok());
-        let mut no_exp = claims(json!({}));
-        no_exp.as_object_mut().unwrap().remove("exp");
-        assert_eq!(verifier().verify(&hs(&no_exp, Algorithm::HS256, SECRET)), Err(TokenError::Expired));
-    }
-
-    #[test]
-    fn rejects_refresh_tokens_and_missing_user_ids() {
-        let refresh = hs(&claims(json!({"token_type": "refresh"})), Algorithm::HS256, SECRET);
-        assert_eq!(verifier().verify(&refresh), Err(TokenError::NotAccessToken));
-        for bad in [json!({"user_id": null}), json!({"user_id": ""}), json!({"user_id": true})] {
-            let token = hs(&claims(bad), Algorithm::HS256, SECRET);
-            assert_eq!(verifier().verify(&token), Err(TokenError::MissingUserId));
-        }
-        let mut missing = claims(json!({}));
-        missing.as_object_mut().unwrap().remove("user_id");
-        assert_eq!(verifier().verify(&hs(&missing, Algorithm::HS256, SECRET)), Err(TokenError::MissingUserId));
-    }
-
-    #[test]
-    fn issuer_and_audience_when_configured() {
-        let v = JwtVerifier::new(JwtAlgorithm::Hs256, SECRET, Some("crm".into()), Some("chat".into())).unwrap();
-        let good = hs(&claims(json!({"iss": "crm", "aud": "chat"})), Algorithm::HS256, SECRET);
-        assert!(v.verify(&good).is_ok());
-        let wrong_iss = hs(&claims(json!({"iss": "other", "aud": "chat"})), Algorithm::HS256, SECRET);
-        assert_eq!(v.verify(&wrong_iss), Err(TokenError::Issuer));
-        let wrong_aud = hs(&claims(json!({"iss": "crm", "aud": "other"})), Algorithm::HS256, SECRET);
-        assert_eq!(v.verify(&wrong_aud), Err(TokenError::Audience));
-    }
-
-    #[test]
-    fn malformed_tokens() {
-        for bad in ["", "abc", "a.b.c", "eyJhbGciOiJIUzI1NiJ9.!!!.sig"] {
-            assert!(verifier().verify(bad).is_err(), "{bad:?}");
-        }
-        assert_eq!(verifier().verify("abc"), Err(TokenError::Malformed));
-    }
-
-    #[test]
-    fn public_key_algorithms() {
+    fn rejects_a_bad_public_key_signature() {
         let rs = JwtVerifier::new(JwtAlgorithm::Rs256, RSA_PUBLIC, None, None).unwrap();
-        let token = jsonwebtoken::encode(
-            &Header::new(Algorithm::RS256),
-            &claims(json!({})),
-            &EncodingKey::from_rsa_pem(RSA_PRIVATE.as_bytes()).unwrap(),
-        )
-        .unwrap();
-        assert_eq!(rs.verify(&token).unwrap().user_id, "12");
+        assert_eq!(rs.verify(&swap_claims(&rs256(json!({})), json!({"user_id": "1"}))), Err(TokenError::Signature));
         let es = JwtVerifier::new(JwtAlgorithm::Es256, EC_PUBLIC, None, None).unwrap();
-        let token = jsonwebtoken::encode(
-            &Header::new(Algorithm::ES256),
-            &claims(json!({})),
-            &EncodingKey::from_ec_pem(EC_PRIVATE.as_bytes()).unwrap(),
-        )
-        .unwrap();
-        assert_eq!(es.verify(&token).unwrap().user_id, "12");
-        assert_eq!(rs.verify(&token), Err(TokenError::Algorithm));
-        assert!(JwtVerifier::new(JwtAlgorithm::Rs256, "not a pem", None, None).is_err());
-        assert_eq!(JwtVerifier::new(JwtAlgorithm::Hs256, "", None, None).err(), Some(JwtConfigError::EmptySecret));
+        assert_eq!(es.verify(&swap_claims(&es256(json!({})), json!({"user_id": "1"}))), Err(TokenError::Signature));
+    }
+
+    #[test]
+    fn rejects_an_expired_token() {
+        assert_eq!(verifier().verify(&hs256(json!({"exp": now() - 60}))), Err(TokenError::Expired));
+        assert_eq!(verifier().verify(&hs256(json!({"exp": 0}))), Err(TokenError::Expired));
+        assert_eq!(verifier().verify(&issue_hs256(SECRET, "12", -3600).unwrap()), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn accepts_within_the_leeway() {
+        let exp = now() - 10;
+        assert_eq!(verifier().verify(&hs256(json!({"exp": exp}))).unwrap().expires_at, exp);
+    }
+
+    #[test]
+    fn requires_exp() {
+        assert_eq!(verifier().verify(&hs256(json!({"exp": null}))), Err(TokenError::Expired));
+        assert_eq!(verifier().verify(&hs256(json!({"exp": "tomorrow"}))), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn rejects_a_refresh_token() {
+        assert_eq!(verifier().verify(&hs256(json!({"token_type": "refresh"}))), Err(TokenError::NotAccessToken));
+        assert_eq!(verifier().verify(&hs256(json!({"token_type": "Access"}))), Err(TokenError::NotAccessToken));
+        assert_eq!(verifier().verify(&hs256(json!({"token_type": 1}))), Err(TokenError::NotAccessToken));
+        let mut explicit_null = claims(json!({}));
+        explicit_null["token_type"] = Value::Null;
+        let token = hs(&explicit_null, Algorithm::HS256, SECRET);
+        assert_eq!(verifier().verify(&token), Err(TokenError::NotAccessToken));
+    }
+
+    #[test]
+    fn accepts_a_missing_token_type() {
+        assert_eq!(verifier().verify(&hs256(json!({"token_type": null}))).unwrap().user_id, "12");
+    }
+
+    #[test]
+    fn issuer_when_configured() {
+        let v = with(Some("crm"), None);
+        assert!(v.verify(&hs256(json!({"iss": "crm"}))).is_ok());
+        assert_eq!(v.verify(&hs256(json!({"iss": "other"}))), Err(TokenError::Issuer));
+        assert_eq!(v.verify(&hs256(json!({}))), Err(TokenError::Issuer));
+        // Not configured: not checked.
+        assert!(verifier().verify(&hs256(json!({"iss": "anyone"}))).is_ok());
+    }
+
+    #[test]
+    fn audience_when_configured() {
+        let v = with(None, Some("chat"));
+        assert!(v.verify(&hs256(json!({"aud": "chat"}))).is_ok());
+        assert!(v.verify(&hs256(json!({"aud": ["crm", "chat"]}))).is_ok());
+        assert_eq!(v.verify(&hs256(json!({"aud": "other"}))), Err(TokenError::Audience));
+        assert_eq!(v.verify(&hs256(json!({"aud": ["other"]}))), Err(TokenError::Audience));
+        assert_eq!(v.verify(&hs256(json!({}))), Err(TokenError::Audience));
+        // Not configured: not checked.
+        assert!(verifier().verify(&hs256(json!({"aud": "anything"}))).is_ok());
+    }
+
+    #[test]
+    fn issuer_and_audience_together() {
+        let v = with(Some("crm"), Some("chat"));
+        assert!(v.verify(&hs256(json!({"iss": "crm", "aud": "chat"}))).is_ok());
+        assert_eq!(v.verify(&hs256(json!({"iss": "other", "aud": "chat"}))), Err(TokenError::Issuer));
+        assert_eq!(v.verify(&hs256(json!({"iss": "crm", "aud": "other"}))), Err(TokenError::Audience));
+    }
+
+    #[test]
+    fn rejects_malformed_strings() {
+        let valid = hs256(json!({}));
+        let too_long = format!("{valid}{}", "A".repeat(MAX_TOKEN_BYTES));
+        let header = valid.split_once('.').unwrap().0;
+        let array_claims = hs(&json!([1, 2]), Algorithm::HS256, SECRET);
+        let string_claims = hs(&json!("not an object"), Algorithm::HS256, SECRET);
+        for bad in [
+            "",
+            "   ",
+            "abc",
+            "a.b.c",
+            "...",
+            header,
+            &format!("{header}."),
+            &format!("{header}.e30"),
+            &format!("{}.e30.sig", URL_SAFE_NO_PAD.encode("[]")),
+            &format!("{}.e30.sig", URL_SAFE_NO_PAD.encode("not json")),
+            &array_claims,
+            &string_claims,
+            &too_long,
+        ] {
+            assert_eq!(verifier().verify(bad), Err(TokenError::Malformed), "{bad:?}");
+        }
+        // The signature is checked before the claims are parsed, so garbage claims under a
+        // garbage signature are reported as a bad signature.
+        assert_eq!(verifier().verify("eyJhbGciOiJIUzI1NiJ9.!!!.sig"), Err(TokenError::Signature));
+    }
+
+    #[test]
+    fn rs256_and_es256() {
+        let rs = JwtVerifier::new(JwtAlgorithm::Rs256, RSA_PUBLIC, None, None).unwrap();
+        assert_eq!(rs.verify(&rs256(json!({"user_id": 7}))).unwrap().user_id, "7");
+        assert_eq!(rs.verify(&rs256(json!({"exp": now() - 60}))), Err(TokenError::Expired));
+        let es = JwtVerifier::new(JwtAlgorithm::Es256, EC_PUBLIC, None, None).unwrap();
+        assert_eq!(es.verify(&es256(json!({}))).unwrap().user_id, "12");
+        assert_eq!(es.verify(&es256(json!({"token_type": "refresh"}))), Err(TokenError::NotAccessToken));
+        // Public keys from env vars often arrive with CRLF line ends.
+        let crlf = EC_PUBLIC.replace('\n', "\r\n");
+        assert!(JwtVerifier::new(JwtAlgorithm::Es256, &crlf, None, None).is_ok());
+    }
+
+    #[test]
+    fn configuration_errors() {
+        let err = |alg, key: &str| JwtVerifier::new(alg, key, None, None).err();
+        assert_eq!(err(JwtAlgorithm::Hs256, ""), Some(JwtConfigError::EmptySecret));
+        assert_eq!(err(JwtAlgorithm::Rs256, "not a pem"), Some(JwtConfigError::BadPem("RSA")));
+        assert_eq!(err(JwtAlgorithm::Es256, "not a pem"), Some(JwtConfigError::BadPem("EC")));
+        assert_eq!(err(JwtAlgorithm::Rs256, EC_PUBLIC), Some(JwtConfigError::BadPem("RSA")));
+        assert_eq!(err(JwtAlgorithm::Es256, RSA_PUBLIC), Some(JwtConfigError::BadPem("EC")));
+        assert_eq!(err(JwtAlgorithm::Rs256, RSA_PRIVATE), Some(JwtConfigError::PrivateKey));
+        assert_eq!(err(JwtAlgorithm::Es256, EC_PRIVATE), Some(JwtConfigError::PrivateKey));
+        assert_eq!(err(JwtAlgorithm::Rs256, ""), Some(JwtConfigError::BadPem("RSA")));
+        // An HS256 secret is any non-empty string, even one that looks like a PEM.
+        assert!(JwtVerifier::new(JwtAlgorithm::Hs256, RSA_PUBLIC, None, None).is_ok());
+        for e in [JwtConfigError::EmptySecret, JwtConfigError::BadPem("RSA"), JwtConfigError::PrivateKey] {
+            assert!(!e.to_string().is_empty());
+        }
+    }
+
+    #[test]
+    fn algorithm_names() {
+        assert_eq!(JwtAlgorithm::parse("HS256"), Some(JwtAlgorithm::Hs256));
+        assert_eq!(JwtAlgorithm::parse(" rs256 "), Some(JwtAlgorithm::Rs256));
+        assert_eq!(JwtAlgorithm::parse("Es256"), Some(JwtAlgorithm::Es256));
+        for bad in ["", "none", "HS384", "RS512", "PS256", "EdDSA"] {
+            assert_eq!(JwtAlgorithm::parse(bad), None, "{bad:?}");
+        }
+        for alg in [JwtAlgorithm::Hs256, JwtAlgorithm::Rs256, JwtAlgorithm::Es256] {
+            assert_eq!(JwtAlgorithm::parse(alg.name()), Some(alg));
+        }
+        let rs = JwtVerifier::new(JwtAlgorithm::Rs256, RSA_PUBLIC, None, None).unwrap();
+        assert_eq!(rs.algorithm(), JwtAlgorithm::Rs256);
+    }
+
+    #[test]
+    fn issue_hs256_uses_the_crm_format() {
+        let token = issue_hs256(SECRET, "34", 60).unwrap();
+        let payload = token.split('.').nth(1).unwrap();
+        let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        assert_eq!(claims["user_id"], "34");
+        assert_eq!(claims["token_type"], "access");
+        assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 60);
+        let jti = claims["jti"].as_str().unwrap();
+        assert_eq!(jti.len(), 32);
+        assert!(jti.bytes().all(|b| b.is_ascii_hexdigit()));
+        let verified = verifier().verify(&token).unwrap();
+        assert_eq!(verified.user_id, "34");
+        assert_eq!(verified.jti.as_deref(), Some(jti));
+        assert_ne!(issue_hs256(SECRET, "34", 60).unwrap(), token, "jti differs per token");
+        assert_eq!(issue_hs256("", "34", 60), Err(JwtConfigError::EmptySecret));
+    }
+
+    #[test]
+    fn messages_and_debug_leak_nothing() {
+        let all = [
+            TokenError::Malformed,
+            TokenError::Algorithm,
+            TokenError::Signature,
+            TokenError::Expired,
+            TokenError::NotAccessToken,
+            TokenError::MissingUserId,
+            TokenError::Issuer,
+            TokenError::Audience,
+        ];
+        for e in all {
+            let message = e.to_string();
+            assert!(!message.is_empty() && message.len() < 40, "{message}");
+        }
+        let debug = format!("{:?}", verifier());
+        assert!(!debug.contains(SECRET), "{debug}");
     }
 }
