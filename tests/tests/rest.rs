@@ -678,6 +678,18 @@ fn media_upload_and_links() {
         assert_eq!(send(http().get(&file_url).bearer_auth(&other.manager.token)).await.status, 404);
         assert_eq!(send(http().get(&file_url).bearer_auth(&hotel.housekeeping.token)).await.status, 404);
 
+        let exe = reqwest::multipart::Form::new().text("conversation_id", id.to_string()).part(
+            "file",
+            reqwest::multipart::Part::bytes(b"MZ".to_vec())
+                .file_name("x.exe")
+                .mime_str("application/x-msdownload")
+                .unwrap(),
+        );
+        let refused = send(http().post(&url).bearer_auth(&hotel.reception.token).multipart(exe)).await;
+        assert_eq!(
+            (refused.status, refused.body),
+            (400, json!({"error": "Invalid data", "details": {"file": ["Unsupported file type."]}}))
+        );
         let too_big =
             send(http().post(&url).bearer_auth(&hotel.reception.token).multipart(form(vec![0; 4 * 1024 * 1024 + 1])))
                 .await;

@@ -35,6 +35,26 @@ fn link(app: &App, request: &Request, key: &str) -> String {
     })
 }
 
+/// Document types accepted besides images, audio and video (what WhatsApp itself delivers).
+const DOCUMENT_TYPES: &[&str] = &[
+    "application/pdf",
+    "application/msword",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "text/plain",
+    "text/csv",
+];
+
+/// Whether a MIME type may be stored: images, audio, video and common documents.
+pub fn allowed_type(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let main = essence.split('/').next().unwrap_or_default();
+    matches!(main, "image" | "audio" | "video") || DOCUMENT_TYPES.contains(&essence.as_str())
+}
+
 /// `image`, `document`, `audio` or `video` from a MIME type.
 pub fn file_type(content_type: &str) -> &'static str {
     let main = content_type.split('/').next().unwrap_or_default().to_ascii_lowercase();
@@ -141,9 +161,12 @@ pub async fn upload(app: &App, principal: &StaffPrincipal, request: &Request) ->
     if file.data.len() > MAX_DIRECT_UPLOAD {
         return Err(HttpError::new(413, "File too large"));
     }
+    let mime = file.content_type.clone().unwrap_or_else(|| "application/octet-stream".into());
+    if !allowed_type(&mime) {
+        return Err(HttpError::field("file", "Unsupported file type."));
+    }
     chat::conversation_for(app, principal, conversation_id, false).await.map_err(|e: ChatError| e.http())?;
     let filename = safe_name(file.filename.as_deref().unwrap_or("file"));
-    let mime = file.content_type.clone().unwrap_or_else(|| "application/octet-stream".into());
     let key = format!("uploads/{}/{conversation_id}/{}/{filename}", principal.hotel.id, uuid::Uuid::new_v4().simple());
     app.s3
         .put_object()
@@ -187,6 +210,9 @@ pub async fn upload_url(app: &App, principal: &StaffPrincipal, request: &Request
             return Err(HttpError::new(413, "File too large"));
         }
         Some(_) => {}
+    }
+    if content_type.as_deref().is_some_and(|t| !allowed_type(t)) {
+        form.fail("content_type", "Unsupported file type.");
     }
     form.finish()?;
     let (Some(conversation_id), Some(filename), Some(content_type)) = (conversation_id, filename, content_type) else {
@@ -269,5 +295,9 @@ mod tests {
         assert_eq!(safe_name(".."), "file");
         assert_eq!(file_type("image/jpeg"), "image");
         assert_eq!(file_type("application/pdf"), "document");
+        assert!(
+            allowed_type("image/jpeg") && allowed_type("application/pdf; charset=binary") && allowed_type("VIDEO/MP4")
+        );
+        assert!(!allowed_type("application/x-msdownload") && !allowed_type("text/html") && !allowed_type(""));
     }
 }
