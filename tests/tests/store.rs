@@ -3,9 +3,10 @@
 //! paging both ways, connection indexes, TTL attributes.
 
 use lobbybee::department::Department;
+use lobbybee::model::Guest;
 use lobbybee::model::{Connection, ConnectionKind, ConversationStatus, ConversationType, MessageType, SenderType};
 use lobbybee::store::keys;
-use lobbybee::store::{AppendOutcome, NewMessage, PageDirection, StoreError};
+use lobbybee::store::{AppendOutcome, Appended, NewMessage, PageDirection, Store, StoreError};
 use lobbybee_e2e::fixtures::TestHotel;
 use lobbybee_e2e::{run, stack, unique};
 
@@ -23,6 +24,18 @@ fn guest_message(text: &str, pmid: Option<&str>) -> NewMessage {
     }
 }
 
+/// A guest message to `department` (a new conversation of type `service` when none is active),
+/// which must be stored.
+async fn say(store: &Store, guest: &Guest, department: Department, text: &str) -> Appended {
+    let message = guest_message(text, None);
+    stored(
+        store
+            .add_guest_message(guest, department, ConversationType::Service, message, lobbybee::clock::now())
+            .await
+            .unwrap(),
+    )
+}
+
 fn stored(outcome: AppendOutcome) -> lobbybee::store::Appended {
     match outcome {
         AppendOutcome::Stored(a) => *a,
@@ -37,41 +50,18 @@ fn first_message_creates_the_conversation_atomically_and_later_ones_join_it() {
         let hotel = TestHotel::create(stack).await;
         let store = &stack.app.store;
         let guest = store.get_guest(hotel.guest.id).await.unwrap().unwrap();
-        let now = lobbybee::clock::now();
-        let first = stored(
-            store
-                .add_guest_message(
-                    &guest,
-                    Department::RoomService,
-                    ConversationType::Service,
-                    guest_message("hello", None),
-                    now,
-                )
-                .await
-                .unwrap(),
-        );
+        let first = say(store, &guest, Department::RoomService, "hello").await;
         assert!(first.created);
         assert_eq!(first.conversation.department, Department::RoomService);
         assert_eq!(first.conversation.unread_count, 1);
         assert_eq!(first.message.id, first.conversation.id * keys::MESSAGE_ID_STRIDE + 1);
-        let second = stored(
-            store
-                .add_guest_message(
-                    &guest,
-                    Department::RoomService,
-                    ConversationType::Service,
-                    guest_message("again", None),
-                    now,
-                )
-                .await
-                .unwrap(),
-        );
+        let second = say(store, &guest, Department::RoomService, "again").await;
         assert!(!second.created);
         assert_eq!(second.conversation.id, first.conversation.id);
         assert_eq!(second.message.id, first.message.id + 1);
         let record = store.guest_record(guest.id).await.unwrap().unwrap();
         assert_eq!(record.active_conversation(Department::RoomService), Some(first.conversation.id));
-        assert_eq!(record.guest.last_inbound_at, Some(now));
+        assert_eq!(record.guest.last_inbound_at, Some(second.message.created_at), "opens the WhatsApp window");
         let conversation = store.get_conversation(first.conversation.id).await.unwrap().unwrap();
         assert_eq!(conversation.msg_seq, 2);
         assert_eq!(conversation.unread_count, 2);
@@ -162,18 +152,7 @@ fn messages_page_in_both_directions() {
         let guest = store.get_guest(hotel.guest.id).await.unwrap().unwrap();
         let mut ids = Vec::new();
         for i in 0..7 {
-            let a = stored(
-                store
-                    .add_guest_message(
-                        &guest,
-                        Department::Housekeeping,
-                        ConversationType::Service,
-                        guest_message(&format!("m{i}"), None),
-                        lobbybee::clock::now(),
-                    )
-                    .await
-                    .unwrap(),
-            );
+            let a = say(store, &guest, Department::Housekeeping, &format!("m{i}")).await;
             ids.push(a.message.id);
         }
         let conversation = ids[0] / keys::MESSAGE_ID_STRIDE;
@@ -204,18 +183,7 @@ fn closing_releases_the_lock_and_refuses_new_messages() {
         let store = &stack.app.store;
         let guest = store.get_guest(hotel.guest.id).await.unwrap().unwrap();
         let now = lobbybee::clock::now();
-        let first = stored(
-            store
-                .add_guest_message(
-                    &guest,
-                    Department::Reception,
-                    ConversationType::Service,
-                    guest_message("a", None),
-                    now,
-                )
-                .await
-                .unwrap(),
-        );
+        let first = say(store, &guest, Department::Reception, "a").await;
         let (closed, changed) = store.close_conversation(first.conversation.id, now).await.unwrap();
         assert!(changed);
         assert_eq!(closed.status, ConversationStatus::Closed);
@@ -227,18 +195,7 @@ fn closing_releases_the_lock_and_refuses_new_messages() {
             store.add_message(first.conversation.id, staff, now).await,
             Err(StoreError::ConversationClosed)
         ));
-        let next = stored(
-            store
-                .add_guest_message(
-                    &guest,
-                    Department::Reception,
-                    ConversationType::Service,
-                    guest_message("b", None),
-                    now,
-                )
-                .await
-                .unwrap(),
-        );
+        let next = say(store, &guest, Department::Reception, "b").await;
         assert!(next.created);
         assert_ne!(next.conversation.id, first.conversation.id);
     });
