@@ -100,10 +100,26 @@ async fn up(sdk: &aws_config::SdkConfig, resources: &LocalResources, port: u16) 
     println!("  Management API  {http}/local/@connections/<id>");
     println!("  Tables/queues   {} on {}", resources.table_name, std::env::var("AWS_ENDPOINT_URL").unwrap_or_default());
     print_demo(&demo);
-    println!("\nPress Ctrl-C to stop.");
-    let _ = tokio::signal::ctrl_c().await;
+    println!("\nPress Ctrl-C to stop (the emulator stops with it).");
+    shutdown_signal().await;
     gateway.shutdown().await;
     Ok(())
+}
+
+/// Ctrl-C or SIGTERM (what `kill` and process managers send).
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
 }
 
 fn print_demo(demo: &seed::DemoData) {
