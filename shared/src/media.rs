@@ -15,10 +15,15 @@ pub fn media_link(app: &App, key: &str) -> Option<String> {
 }
 
 /// Fetches the media of a Meta message item (`image`, `document`, `audio`, `video`) into the
-/// bucket and returns its stable link. `None` when the item has no media, when media import is
+/// bucket, under the conversation it was stored in, and returns its stable link. `None` when the item has no media, when media import is
 /// not configured (`WHATSAPP_TOKEN`, `MEDIA_BUCKET`, `PUBLIC_BASE_URL`), or when the Graph API
 /// fails; the message is stored either way (with its caption), never lost.
-pub async fn import_whatsapp_media(app: &App, hotel_id: &str, message: &Value) -> Option<String> {
+pub async fn import_whatsapp_media(
+    app: &App,
+    hotel_id: &str,
+    conversation_id: crate::model::ConversationId,
+    message: &Value,
+) -> Option<String> {
     let kind = message.get("type").and_then(Value::as_str)?;
     if !matches!(kind, "image" | "document" | "audio" | "video") {
         return None;
@@ -55,7 +60,7 @@ pub async fn import_whatsapp_media(app: &App, hotel_id: &str, message: &Value) -
         if bytes.len() > MAX_MEDIA_BYTES {
             return Err("media too large".to_owned());
         }
-        let key = format!("whatsapp/{hotel_id}/{media_id}");
+        let key = format!("whatsapp/{hotel_id}/{conversation_id}/{media_id}");
         app.s3
             .put_object()
             .bucket(bucket)

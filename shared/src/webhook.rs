@@ -423,14 +423,13 @@ async fn meta_message(app: &App, hotel_id: &str, message: &Value) -> Result<(), 
         Err(e) => return Err(format!("guest not usable ({})", e.status)),
     };
     let (message_type, content, media_filename) = meta_content(message);
-    let media_url = crate::media::import_whatsapp_media(app, hotel_id, message).await;
     let new = NewMessage {
         sender_type: SenderType::Guest,
         sender_id: None,
         sender_name: guest_name(&record.guest),
         message_type,
         content,
-        media_url,
+        media_url: None,
         media_filename,
         delivery_status: None,
         provider_message_id: Some(wamid),
@@ -458,8 +457,17 @@ async fn meta_message(app: &App, hotel_id: &str, message: &Value) -> Result<(), 
         None => app.store.add_guest_message(&record.guest, department, kind, new, now).await,
     }
     .map_err(|e| e.to_string())?;
-    if let AppendOutcome::Stored(appended) = outcome {
+    if let AppendOutcome::Stored(mut appended) = outcome {
         crate::telemetry::metric("MessagesIn", 1.0);
+        // Media go under the conversation's key once it is known, so their links open only for
+        // staff who may see that conversation; a failed import leaves the caption, never a loss.
+        let conversation = appended.conversation.id;
+        if let Some(url) = crate::media::import_whatsapp_media(app, hotel_id, conversation, message).await {
+            match app.store.set_media_url(conversation, appended.message.id, &url, crate::clock::now()).await {
+                Ok(updated) => appended.message = updated,
+                Err(e) => tracing::warn!(error = %e, "could not attach imported media"),
+            }
+        }
         announce_guest_message(app, &appended.conversation, &appended.message, appended.created, &record).await;
     }
     Ok(())

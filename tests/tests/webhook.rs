@@ -311,6 +311,9 @@ fn meta_text_image_and_status_payloads() {
         let bytes =
             http().get(redirect.headers["location"].to_str().unwrap()).send().await.unwrap().bytes().await.unwrap();
         assert_eq!(bytes.as_ref(), b"fake-media-1484029172183297");
+        assert!(media_url.contains(&format!("/whatsapp/{}/{conversation}/", hotel.id)), "{media_url}");
+        let other = lobbybee_e2e::client::send(http().get(&media_url).bearer_auth(&hotel.housekeeping.token)).await;
+        assert_eq!(other.status, 404, "only staff who may see the conversation open its media");
 
         // A staff reply goes out through the outbound queue and gets a wamid; the status webhook
         // for that wamid moves it to `delivered`.

@@ -3,7 +3,8 @@
 //! presigned GET for staff who may see the conversation.
 //!
 //! Object keys: `uploads/{hotel}/{conversation}/{uuid}/{filename}` and
-//! `whatsapp/{hotel}/{media id}` (guest media; any staff of the hotel may open those).
+//! `whatsapp/{hotel}/{conversation}/{media id}`; a link opens for staff who may see that
+//! conversation.
 
 use std::time::Duration;
 
@@ -246,11 +247,12 @@ pub async fn download(app: &App, principal: &StaffPrincipal, key: &str) -> Resul
     let not_found = || HttpError::new(404, "Not found");
     let parts: Vec<&str> = key.split('/').collect();
     let allowed = match parts.as_slice() {
-        ["uploads", hotel, conversation, _, _] if *hotel == principal.hotel.id => {
+        ["uploads", hotel, conversation, _, _] | ["whatsapp", hotel, conversation, _]
+            if *hotel == principal.hotel.id =>
+        {
             let id = conversation.parse::<u64>().map_err(|_| not_found())?;
             chat::conversation_for(app, principal, id, false).await.is_ok()
         }
-        ["whatsapp", hotel, _] => *hotel == principal.hotel.id,
         _ => false,
     };
     if !allowed {

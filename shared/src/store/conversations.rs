@@ -740,6 +740,33 @@ impl Store {
         }
     }
 
+    /// Sets a message's media link (guest media imported after the message was stored).
+    pub async fn set_media_url(
+        &self,
+        conversation_id: ConversationId,
+        id: MessageId,
+        url: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Message, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Keys::key(&keys::conversation(conversation_id), &keys::message(id))))
+            .update_expression("SET media_url = :url, updated_at = :at")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":url", codec::s(url))
+            .expression_attribute_values(":at", codec::s(crate::clock::iso(now)))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => codec::from_item(&out.attributes.unwrap_or_default()),
+            Err(e) if is_condition_failure(&e) => Err(StoreError::NotFound),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Remembers the provider id of an outbound message so status webhooks find it.
     pub async fn remember_outbound(&self, provider_id: &str, record: &IdempotencyRecord) -> Result<(), StoreError> {
         let item = codec::to_item(record, Keys::new(keys::provider_message(provider_id), PROFILE))?;
