@@ -10,6 +10,8 @@
 //! once per process) and the typed event API Gateway sends, so the Lambdas, the local gateway in
 //! `infra/` and the tests all run the very same code.
 
+#![warn(missing_docs)]
+
 pub mod app;
 pub mod auth;
 pub mod chat;

@@ -9,6 +9,8 @@
 //! that call [`run`]. Each test provisions its own hotel with fresh ids, so tests run in
 //! parallel without seeing each other's data.
 
+#![warn(missing_docs)]
+
 pub mod client;
 pub mod fixtures;
 pub mod openapi;

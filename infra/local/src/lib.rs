@@ -9,6 +9,8 @@
 //!   the HTTP API, the webhook's Function URL) and the SQS event source mappings;
 //! - [`env`] holds the development settings of a local run.
 
+#![warn(missing_docs)]
+
 pub mod bootstrap;
 pub mod env;
 pub mod gateway;
