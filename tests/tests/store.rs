@@ -24,6 +24,14 @@ fn guest_message(text: &str, pmid: Option<&str>) -> NewMessage {
     }
 }
 
+/// A fresh hotel on the shared stack, and its checked-in guest as stored.
+async fn setup() -> (&'static lobbybee_e2e::Stack, TestHotel, Guest) {
+    let stack = stack().await;
+    let hotel = TestHotel::create(stack).await;
+    let guest = stack.app.store.get_guest(hotel.guest.id).await.unwrap().unwrap();
+    (stack, hotel, guest)
+}
+
 /// A guest message to `department` (a new conversation of type `service` when none is active),
 /// which must be stored.
 async fn say(store: &Store, guest: &Guest, department: Department, text: &str) -> Appended {
@@ -46,10 +54,8 @@ fn stored(outcome: AppendOutcome) -> lobbybee::store::Appended {
 #[test]
 fn first_message_creates_the_conversation_atomically_and_later_ones_join_it() {
     run(async {
-        let stack = stack().await;
-        let hotel = TestHotel::create(stack).await;
+        let (stack, _, guest) = setup().await;
         let store = &stack.app.store;
-        let guest = store.get_guest(hotel.guest.id).await.unwrap().unwrap();
         let first = say(store, &guest, Department::RoomService, "hello").await;
         assert!(first.created);
         assert_eq!(first.conversation.department, Department::RoomService);
@@ -72,10 +78,8 @@ fn first_message_creates_the_conversation_atomically_and_later_ones_join_it() {
 #[test]
 fn concurrent_first_messages_create_one_conversation() {
     run(async {
-        let stack = stack().await;
-        let hotel = TestHotel::create(stack).await;
+        let (stack, _, guest) = setup().await;
         let store = &stack.app.store;
-        let guest = store.get_guest(hotel.guest.id).await.unwrap().unwrap();
         let now = lobbybee::clock::now();
         let writes = (0..6).map(|i| {
             let guest = guest.clone();
@@ -105,10 +109,8 @@ fn concurrent_first_messages_create_one_conversation() {
 #[test]
 fn provider_ids_are_idempotent_even_concurrently() {
     run(async {
-        let stack = stack().await;
-        let hotel = TestHotel::create(stack).await;
+        let (stack, _, guest) = setup().await;
         let store = &stack.app.store;
-        let guest = store.get_guest(hotel.guest.id).await.unwrap().unwrap();
         let pmid = format!("wamid.{}", unique());
         let now = lobbybee::clock::now();
         let copies = (0..5).map(|_| {
@@ -146,10 +148,8 @@ fn provider_ids_are_idempotent_even_concurrently() {
 #[test]
 fn messages_page_in_both_directions() {
     run(async {
-        let stack = stack().await;
-        let hotel = TestHotel::create(stack).await;
+        let (stack, _, guest) = setup().await;
         let store = &stack.app.store;
-        let guest = store.get_guest(hotel.guest.id).await.unwrap().unwrap();
         let mut ids = Vec::new();
         for i in 0..7 {
             let a = say(store, &guest, Department::Housekeeping, &format!("m{i}")).await;
@@ -178,10 +178,8 @@ fn messages_page_in_both_directions() {
 #[test]
 fn closing_releases_the_lock_and_refuses_new_messages() {
     run(async {
-        let stack = stack().await;
-        let hotel = TestHotel::create(stack).await;
+        let (stack, _, guest) = setup().await;
         let store = &stack.app.store;
-        let guest = store.get_guest(hotel.guest.id).await.unwrap().unwrap();
         let now = lobbybee::clock::now();
         let first = say(store, &guest, Department::Reception, "a").await;
         let (closed, changed) = store.close_conversation(first.conversation.id, now).await.unwrap();
