@@ -14,9 +14,10 @@ use crate::frames::{
 };
 use crate::http::HttpError;
 use crate::model::{
-    Conversation, ConversationId, ConversationStatus, DeliveryStatus, GuestId, Hotel, Message, MessageId, MessageType,
-    SenderType,
+    Conversation, ConversationId, ConversationStatus, ConversationType, DeliveryStatus, GuestId, Hotel, Message,
+    MessageId, MessageType, SenderType,
 };
+use crate::outbound::OutboundKind;
 use crate::store::directory::GuestRecord;
 use crate::store::{AppendOutcome, NewMessage, PageDirection, StoreError};
 use crate::views::{ConversationView, GuestInfo};
@@ -37,6 +38,12 @@ pub enum ChatError {
     /// The conversation is closed.
     #[error("conversation closed")]
     Closed,
+    /// Reply buttons are only sent in `service` conversations.
+    #[error("not a service conversation")]
+    NotService,
+    /// WhatsApp's 24-hour window is closed and nothing approved can be sent instead.
+    #[error("outside the 24-hour window")]
+    OutsideWindow,
     /// Something failed on our side.
     #[error("internal: {0}")]
     Internal(String),
@@ -49,6 +56,8 @@ impl ChatError {
             ChatError::NotFound => errors::CONVERSATION_NOT_FOUND,
             ChatError::AccessDenied => errors::ACCESS_DENIED,
             ChatError::Closed => errors::CONVERSATION_CLOSED,
+            ChatError::NotService => errors::BUTTONS_SERVICE_ONLY,
+            ChatError::OutsideWindow => errors::OUTSIDE_WINDOW,
             ChatError::Internal(_) => errors::INTERNAL,
         }
     }
@@ -59,6 +68,8 @@ impl ChatError {
             ChatError::NotFound => HttpError::conversation_not_found(),
             ChatError::AccessDenied => HttpError::new(403, errors::ACCESS_DENIED),
             ChatError::Closed => HttpError::new(409, errors::CONVERSATION_CLOSED),
+            ChatError::NotService => HttpError::new(400, errors::BUTTONS_SERVICE_ONLY),
+            ChatError::OutsideWindow => HttpError::new(409, errors::OUTSIDE_WINDOW),
             ChatError::Internal(_) => HttpError::internal(),
         }
     }
@@ -200,6 +211,8 @@ pub struct StaffSend {
     pub guest: GuestRecord,
     /// The guest's 24-hour window was closed: not sent to WhatsApp.
     pub outside_window: bool,
+    /// How the outbound sender presents it to WhatsApp.
+    pub kind: OutboundKind,
 }
 
 /// Stores a staff message (text or media). Pushes nothing yet: sockets acknowledge first, then
@@ -213,33 +226,100 @@ pub async fn store_staff_message(
     content: String,
     media: Option<(String, Option<String>)>,
 ) -> Result<StaffSend, ChatError> {
-    let conversation = conversation_for(app, principal, conversation_id, subscribed).await?;
-    if conversation.status != ConversationStatus::Active {
-        return Err(ChatError::Closed);
-    }
+    let conversation = open_conversation_for(app, principal, conversation_id, subscribed).await?;
     let guest = guest_record(app, conversation.guest_id).await?;
     let now = crate::clock::now();
     let outside_window = !within_window(guest.guest.last_inbound_at, now);
     let (media_url, media_filename) = media.map_or((None, None), |(url, name)| (Some(url), name));
     let new = NewMessage {
-        sender_type: SenderType::Staff,
-        sender_id: Some(principal.staff.user_id.clone()),
-        sender_name: principal.staff.display_name(),
         message_type,
         content,
         media_url,
         media_filename,
         delivery_status: Some(if outside_window { DeliveryStatus::Failed } else { DeliveryStatus::Queued }),
+        ..staff_text(principal)
+    };
+    let appended = append_staff(app, conversation_id, new, now).await?;
+    Ok(StaffSend { conversation: appended.0, message: appended.1, guest, outside_window, kind: OutboundKind::Message })
+}
+
+/// A text message by the caller, without delivery status yet (callers fill in the rest).
+fn staff_text(principal: &StaffPrincipal) -> NewMessage {
+    NewMessage {
+        sender_type: SenderType::Staff,
+        sender_id: Some(principal.staff.user_id.clone()),
+        sender_name: principal.staff.display_name(),
+        message_type: MessageType::Text,
+        content: String::new(),
+        media_url: None,
+        media_filename: None,
+        delivery_status: None,
         provider_message_id: None,
-    };
-    let appended = match app.store.add_message(conversation_id, new, now).await? {
-        AppendOutcome::Stored(appended) => *appended,
-        AppendOutcome::Duplicate(_) => {
-            return Err(ChatError::Internal("duplicate staff message".into()));
+    }
+}
+
+/// An active conversation the caller may act on.
+async fn open_conversation_for(
+    app: &App,
+    principal: &StaffPrincipal,
+    conversation_id: ConversationId,
+    subscribed: bool,
+) -> Result<Conversation, ChatError> {
+    let conversation = conversation_for(app, principal, conversation_id, subscribed).await?;
+    if conversation.status != ConversationStatus::Active {
+        return Err(ChatError::Closed);
+    }
+    Ok(conversation)
+}
+
+/// Appends a staff-written message (never a duplicate: staff messages carry no provider id).
+async fn append_staff(
+    app: &App,
+    conversation_id: ConversationId,
+    new: NewMessage,
+    now: DateTime<Utc>,
+) -> Result<(Conversation, Message), ChatError> {
+    match app.store.add_message(conversation_id, new, now).await? {
+        AppendOutcome::Stored(appended) => {
+            crate::telemetry::metric("MessagesOut", 1.0);
+            Ok((appended.conversation, appended.message))
         }
+        AppendOutcome::Duplicate(_) => Err(ChatError::Internal("duplicate staff message".into())),
+    }
+}
+
+/// `reopen-temporary`: stores the question "There is an update to your <Department>
+/// conversation, do you want to continue?" as a staff message of a `service` conversation, to
+/// be sent as an interactive message with the `Continue` button inside WhatsApp's 24-hour
+/// window, or as the approved reopen template outside it. Without a template, outside the
+/// window nothing is stored and the caller is told ([`ChatError::OutsideWindow`]). Like
+/// [`store_staff_message`], it pushes nothing yet.
+pub async fn store_reopen_request(
+    app: &App,
+    principal: &StaffPrincipal,
+    conversation_id: ConversationId,
+    subscribed: bool,
+) -> Result<StaffSend, ChatError> {
+    let conversation = open_conversation_for(app, principal, conversation_id, subscribed).await?;
+    if conversation.conversation_type != ConversationType::Service {
+        return Err(ChatError::NotService);
+    }
+    let guest = guest_record(app, conversation.guest_id).await?;
+    let now = crate::clock::now();
+    let kind = if within_window(guest.guest.last_inbound_at, now) {
+        OutboundKind::ReopenButton
+    } else if app.config.reopen_template.is_some() {
+        OutboundKind::ReopenTemplate
+    } else {
+        return Err(ChatError::OutsideWindow);
     };
-    crate::telemetry::metric("MessagesOut", 1.0);
-    Ok(StaffSend { conversation: appended.conversation, message: appended.message, guest, outside_window })
+    let new = NewMessage {
+        content: crate::reopen::prompt(conversation.department),
+        delivery_status: Some(DeliveryStatus::Queued),
+        ..staff_text(principal)
+    };
+    let (conversation, message) = append_staff(app, conversation_id, new, now).await?;
+    Ok(StaffSend { conversation, message, guest, outside_window: false, kind })
 }
 
 /// Whether WhatsApp still accepts free text: the guest wrote within the last 24 hours.
@@ -265,7 +345,7 @@ pub async fn publish_staff_message(app: &App, origin: &Origin, sent: &StaffSend)
         }
         return;
     }
-    if let Err(e) = crate::outbound::enqueue(app, &sent.conversation, &sent.message).await {
+    if let Err(e) = crate::outbound::enqueue(app, &sent.conversation, &sent.message, sent.kind.clone()).await {
         tracing::error!(error = %e, message_id = sent.message.id, "could not queue outbound message");
         let now = crate::clock::now();
         if let Ok(Some(message)) = app

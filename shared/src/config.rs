@@ -42,6 +42,37 @@ pub enum GuestSocketAuth {
     Open,
 }
 
+/// How `GET /conversations/` answers (CONTRACT §3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConversationListFormat {
+    /// Django REST framework's cursor-pagination envelope `{"next", "previous", "results"}`
+    /// (default; what the current dashboard reads).
+    Page,
+    /// The bare array of dashboards built before 2026 (paging by `X-Next-Cursor`).
+    Array,
+}
+
+/// The approved WhatsApp template sent by `reopen-temporary` outside the 24-hour window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReopenTemplate {
+    /// Template name as approved in WhatsApp Manager.
+    pub name: String,
+    /// Its language code (`en_US` unless `WHATSAPP_REOPEN_TEMPLATE` says `name:code`).
+    pub language: String,
+}
+
+impl ReopenTemplate {
+    /// Parses `name` or `name:language`.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let (name, language) = raw.split_once(':').unwrap_or((raw, "en_US"));
+        let valid = |s: &str, extra: char| {
+            !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == extra)
+        };
+        (valid(name, '_') && valid(language, '-'))
+            .then(|| ReopenTemplate { name: name.to_owned(), language: language.to_owned() })
+    }
+}
+
 /// Everything a handler reads from the environment, parsed once at start-up.
 #[derive(Clone)]
 pub struct Config {
@@ -88,6 +119,10 @@ pub struct Config {
     pub connection_ttl: Duration,
     /// Messages, conversations and idempotency records expire after this many days (0 = never).
     pub message_retention_days: u32,
+    /// Shape of the conversation list.
+    pub conversation_list_format: ConversationListFormat,
+    /// Template for `reopen-temporary` outside the 24-hour window (none: the sender is told).
+    pub reopen_template: Option<ReopenTemplate>,
 }
 
 impl std::fmt::Debug for Config {
@@ -104,6 +139,8 @@ impl std::fmt::Debug for Config {
             .field("allowed_origins", &self.allowed_origins)
             .field("default_country_code", &self.default_country_code)
             .field("media_bucket", &self.media_bucket)
+            .field("conversation_list_format", &self.conversation_list_format)
+            .field("reopen_template", &self.reopen_template)
             .finish_non_exhaustive()
     }
 }
@@ -204,6 +241,23 @@ impl Config {
             }
         };
 
+        let conversation_list_format = match get("CONVERSATION_LIST_FORMAT").as_deref() {
+            None | Some("page") => ConversationListFormat::Page,
+            Some("array") => ConversationListFormat::Array,
+            Some(_) => {
+                problems.push("CONVERSATION_LIST_FORMAT must be `page` or `array`".into());
+                ConversationListFormat::Page
+            }
+        };
+        let reopen_template = get("WHATSAPP_REOPEN_TEMPLATE").and_then(|raw| {
+            let parsed = ReopenTemplate::parse(&raw);
+            if parsed.is_none() {
+                problems
+                    .push("WHATSAPP_REOPEN_TEMPLATE must be `name` or `name:language` (letters, digits, `_`)".into());
+            }
+            parsed
+        });
+
         if !problems.is_empty() {
             return Err(ConfigError { problems });
         }
@@ -236,6 +290,8 @@ impl Config {
             public_base_url: get("PUBLIC_BASE_URL").map(|u| u.trim_end_matches('/').to_owned()),
             connection_ttl,
             message_retention_days,
+            conversation_list_format,
+            reopen_template,
         })
     }
 
@@ -270,6 +326,35 @@ mod tests {
     fn cfg(needs: &[Need], vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(needs, |k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn list_format_and_reopen_template() {
+        let base = [("TABLE_NAME", "t")];
+        let config = cfg(&[], &base).unwrap();
+        assert_eq!(config.conversation_list_format, ConversationListFormat::Page);
+        assert_eq!(config.reopen_template, None);
+        let config = cfg(
+            &[],
+            &[
+                ("TABLE_NAME", "t"),
+                ("CONVERSATION_LIST_FORMAT", "array"),
+                ("WHATSAPP_REOPEN_TEMPLATE", "reopen_chat:pt_BR"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.conversation_list_format, ConversationListFormat::Array);
+        assert_eq!(
+            config.reopen_template,
+            Some(ReopenTemplate { name: "reopen_chat".into(), language: "pt_BR".into() })
+        );
+        assert_eq!(ReopenTemplate::parse("reopen").map(|t| t.language), Some("en_US".into()));
+        let err = cfg(
+            &[],
+            &[("TABLE_NAME", "t"), ("CONVERSATION_LIST_FORMAT", "pages"), ("WHATSAPP_REOPEN_TEMPLATE", "bad name")],
+        )
+        .unwrap_err();
+        assert_eq!(err.problems.len(), 2, "{:?}", err.problems);
     }
 
     #[test]

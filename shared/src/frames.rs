@@ -34,6 +34,8 @@ pub mod errors {
     pub const TOO_LONG: &str = "Message too long";
     /// WhatsApp refuses free text 24 h after the guest's last message.
     pub const OUTSIDE_WINDOW: &str = "Outside the 24-hour WhatsApp window";
+    /// `reopen-temporary` on a conversation that is not a `service` one.
+    pub const BUTTONS_SERVICE_ONLY: &str = "WhatsApp button messages are only supported for service conversations";
     /// Something failed on our side; nothing internal is said.
     pub const INTERNAL: &str = "Internal error, please retry";
 }
@@ -85,6 +87,12 @@ pub enum ClientFrame {
     },
     /// Close a conversation.
     Close {
+        /// Conversation.
+        conversation_id: ConversationId,
+    },
+    /// Ask the guest, with a WhatsApp reply button, whether to continue a quiet conversation
+    /// (the dashboard's "Reopen" button; the type is spelt with a hyphen, as it sends it).
+    ReopenTemporary {
         /// Conversation.
         conversation_id: ConversationId,
     },
@@ -140,6 +148,7 @@ impl ClientFrame {
             "subscribe_conversation" => Ok(ClientFrame::Subscribe { conversation_id: conversation_id()? }),
             "unsubscribe_conversation" => Ok(ClientFrame::Unsubscribe { conversation_id: conversation_id()? }),
             "close_conversation" => Ok(ClientFrame::Close { conversation_id: conversation_id()? }),
+            "reopen-temporary" => Ok(ClientFrame::ReopenTemporary { conversation_id: conversation_id()? }),
             "ping" => Ok(ClientFrame::Ping),
             _ => Err(errors::INVALID_TYPE),
         }
@@ -154,7 +163,8 @@ impl ClientFrame {
             | ClientFrame::MarkRead { conversation_id }
             | ClientFrame::Subscribe { conversation_id }
             | ClientFrame::Unsubscribe { conversation_id }
-            | ClientFrame::Close { conversation_id } => Some(*conversation_id),
+            | ClientFrame::Close { conversation_id }
+            | ClientFrame::ReopenTemporary { conversation_id } => Some(*conversation_id),
             ClientFrame::Ping => None,
         }
     }
@@ -326,7 +336,7 @@ pub enum ServerFrame {
     },
     /// Answer to the sender of a frame.
     Acknowledgment {
-        /// `received`, `marked_read` or `conversation_closed`.
+        /// `received`, `marked_read`, `conversation_closed` or `reopen_button_sent`.
         status: AckStatus,
         /// The stored message (`received`).
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -400,6 +410,8 @@ pub enum AckStatus {
     MarkedRead,
     /// `close_conversation` done.
     ConversationClosed,
+    /// `reopen-temporary` done: the button message is on its way to the guest.
+    ReopenButtonSent,
 }
 
 /// `data` of `typing`.
@@ -517,6 +529,10 @@ mod tests {
         );
         assert_eq!(ClientFrame::parse(r#"{"type":"ping"}"#), Ok(ClientFrame::Ping));
         assert_eq!(
+            ClientFrame::parse(r#"{"type":"reopen-temporary","conversation_id":"7"}"#),
+            Ok(ClientFrame::ReopenTemporary { conversation_id: 7 })
+        );
+        assert_eq!(
             ClientFrame::parse(r#"{"type":"close_conversation","conversation_id":3}"#),
             Ok(ClientFrame::Close { conversation_id: 3 })
         );
@@ -534,6 +550,8 @@ mod tests {
             (r#"{"type":"text","conversation_id":0,"content":"hi"}"#, errors::CONVERSATION_REQUIRED),
             (r#"{"type":"text","conversation_id":"x","content":"hi"}"#, errors::CONVERSATION_REQUIRED),
             (r#"{"type":"typing"}"#, errors::CONVERSATION_REQUIRED),
+            (r#"{"type":"reopen-temporary"}"#, errors::CONVERSATION_REQUIRED),
+            (r#"{"type":"reopen_temporary","conversation_id":1}"#, errors::INVALID_TYPE),
             (r#"{"type":"media","conversation_id":1,"file_url":"u","file_type":"text"}"#, errors::INVALID_TYPE),
         ];
         for (input, expected) in cases {
@@ -579,5 +597,8 @@ mod tests {
         let ack = serde_json::to_value(ServerFrame::ack(AckStatus::MarkedRead, 4, None)).unwrap();
         assert_eq!(ack["status"], "marked_read");
         assert!(ack.get("message_id").is_none());
+        let reopen = serde_json::to_value(ServerFrame::ack(AckStatus::ReopenButtonSent, 4, None)).unwrap();
+        assert_eq!(reopen["status"], "reopen_button_sent");
+        assert_eq!(reopen["conversation_id"], 4);
     }
 }

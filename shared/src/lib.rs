@@ -26,6 +26,7 @@ pub mod media;
 pub mod model;
 pub mod outbound;
 pub mod phone;
+pub mod reopen;
 pub mod rest;
 pub mod store;
 pub mod telemetry;

@@ -12,26 +12,75 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::app::App;
+use crate::config::ReopenTemplate;
 use crate::model::{Conversation, ConversationId, DeliveryStatus, Message, MessageId, MessageType};
+use crate::reopen;
 use crate::store::IdempotencyRecord;
 
 /// Attempts before a job is given up (keep equal to the queue's `maxReceiveCount`).
 const DEFAULT_MAX_ATTEMPTS: u32 = 5;
 
 /// A message to send to WhatsApp.
+///
+/// Jobs written before the reopen button existed (`{"conversation_id", "message_id"}`) read as
+/// [`OutboundKind::Message`], so a deployment never strands queued jobs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboundJob {
     /// Conversation.
     pub conversation_id: ConversationId,
-    /// Message.
-    pub message_id: MessageId,
+    /// The stored message whose delivery this job is (absent for a [`OutboundKind::Notice`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<MessageId>,
+    /// What the Cloud API is sent.
+    #[serde(default, skip_serializing_if = "OutboundKind::is_message")]
+    pub kind: OutboundKind,
 }
 
-/// Queues a stored staff message for WhatsApp.
-pub async fn enqueue(app: &App, conversation: &Conversation, message: &Message) -> Result<(), String> {
+/// The form a job takes at the Cloud API.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboundKind {
+    /// The stored message as it is: text, or media by link.
+    #[default]
+    Message,
+    /// The stored reopen question as an interactive message with the `Continue` reply button
+    /// (inside the 24-hour window).
+    ReopenButton,
+    /// The approved template `WHATSAPP_REOPEN_TEMPLATE` (outside the window), its quick-reply
+    /// button carrying the same id.
+    ReopenTemplate,
+    /// An automatic text that is not stored (the reopen confirmation); its delivery is logged.
+    Notice(String),
+}
+
+impl OutboundKind {
+    fn is_message(&self) -> bool {
+        *self == OutboundKind::Message
+    }
+}
+
+/// Queues a stored staff message for WhatsApp, in the form `kind` says.
+pub async fn enqueue(
+    app: &App,
+    conversation: &Conversation,
+    message: &Message,
+    kind: OutboundKind,
+) -> Result<(), String> {
+    put(app, &OutboundJob { conversation_id: conversation.id, message_id: Some(message.id), kind }).await
+}
+
+/// Queues an automatic text for the guest of `conversation` (not stored as a message).
+pub async fn enqueue_notice(app: &App, conversation: &Conversation, text: &str) -> Result<(), String> {
+    put(
+        app,
+        &OutboundJob { conversation_id: conversation.id, message_id: None, kind: OutboundKind::Notice(text.into()) },
+    )
+    .await
+}
+
+async fn put(app: &App, job: &OutboundJob) -> Result<(), String> {
     let queue = app.config.outbound_queue_url.as_deref().ok_or("OUTBOUND_QUEUE_URL is not configured")?;
-    let job = OutboundJob { conversation_id: conversation.id, message_id: message.id };
-    let body = serde_json::to_string(&job).map_err(|e| e.to_string())?;
+    let body = serde_json::to_string(job).map_err(|e| e.to_string())?;
     app.sqs
         .send_message()
         .queue_url(queue)
@@ -94,7 +143,10 @@ fn receive_count(record: &SqsMessage) -> u32 {
 async fn send(app: &App, job: &OutboundJob) -> Attempt {
     let loaded = async {
         let conversation = app.store.get_conversation(job.conversation_id).await?;
-        let message = app.store.get_message(job.conversation_id, job.message_id).await?;
+        let message = match job.message_id {
+            Some(id) => app.store.get_message(job.conversation_id, id).await?.map(Some),
+            None => Some(None),
+        };
         Ok::<_, crate::store::StoreError>((conversation, message))
     };
     let (conversation, message) = match loaded.await {
@@ -102,7 +154,7 @@ async fn send(app: &App, job: &OutboundJob) -> Attempt {
         Ok(_) => return Attempt::Permanent("message no longer exists".into()),
         Err(e) => return Attempt::Retry(e.to_string()),
     };
-    if message.delivery_status != Some(DeliveryStatus::Queued) {
+    if message.as_ref().is_some_and(|m| m.delivery_status != Some(DeliveryStatus::Queued)) {
         return Attempt::Done; // a redelivered job whose message already went out
     }
     let (guest, hotel) =
@@ -116,9 +168,12 @@ async fn send(app: &App, job: &OutboundJob) -> Attempt {
     else {
         return Attempt::Permanent("no WhatsApp phone number id for this hotel".into());
     };
-    let url = format!("{}/{}/messages", app.config.whatsapp_api_base, phone_number_id);
     let to = guest.whatsapp_number.trim_start_matches('+').to_owned();
-    let body = payload(&to, &message);
+    let body = match cloud_api_body(app, &job.kind, &to, &conversation, message.as_ref()) {
+        Ok(body) => body,
+        Err(reason) => return Attempt::Permanent(reason),
+    };
+    let url = format!("{}/{}/messages", app.config.whatsapp_api_base, phone_number_id);
     let mut request = app.http.post(url).json(&body);
     if let Some(token) = &app.config.whatsapp_token {
         request = request.bearer_auth(token);
@@ -134,6 +189,10 @@ async fn send(app: &App, job: &OutboundJob) -> Attempt {
     if !status.is_success() {
         return Attempt::Permanent(format!("HTTP {status}"));
     }
+    let Some(message) = message else {
+        tracing::info!(conversation_id = conversation.id, "notice sent to WhatsApp");
+        return Attempt::Done;
+    };
     let wamid = response
         .json::<Value>()
         .await
@@ -155,9 +214,39 @@ async fn send(app: &App, job: &OutboundJob) -> Attempt {
     Attempt::Done
 }
 
+/// The Cloud API body of a job; `Err` when it can never be built.
+fn cloud_api_body(
+    app: &App,
+    kind: &OutboundKind,
+    to: &str,
+    conversation: &Conversation,
+    message: Option<&Message>,
+) -> Result<Value, String> {
+    let stored = || message.ok_or_else(|| "job without its message".to_owned());
+    Ok(match kind {
+        OutboundKind::Message => payload(to, stored()?),
+        OutboundKind::ReopenButton => reopen_button(to, conversation.id, &stored()?.content),
+        OutboundKind::ReopenTemplate => {
+            let template = app.config.reopen_template.as_ref().ok_or("WHATSAPP_REOPEN_TEMPLATE is not configured")?;
+            reopen_template(to, template, conversation)
+        }
+        OutboundKind::Notice(text) => text_body(to, text),
+    })
+}
+
+fn envelope(to: &str) -> Value {
+    json!({ "messaging_product": "whatsapp", "recipient_type": "individual", "to": to })
+}
+
+fn text_body(to: &str, text: &str) -> Value {
+    let mut body = envelope(to);
+    body["type"] = json!("text");
+    body["text"] = json!({ "preview_url": false, "body": text });
+    body
+}
+
 /// The Cloud API body for a message.
 pub fn payload(to: &str, message: &Message) -> Value {
-    let mut body = json!({ "messaging_product": "whatsapp", "recipient_type": "individual", "to": to });
     match (message.message_type, &message.media_url) {
         (kind @ (MessageType::Image | MessageType::Document | MessageType::Audio | MessageType::Video), Some(url)) => {
             let mut media = json!({ "link": url });
@@ -167,20 +256,53 @@ pub fn payload(to: &str, message: &Message) -> Value {
             if let (MessageType::Document, Some(name)) = (kind, &message.media_filename) {
                 media["filename"] = json!(name);
             }
+            let mut body = envelope(to);
             body["type"] = json!(kind.as_str());
             body[kind.as_str()] = media;
+            body
         }
-        _ => {
-            body["type"] = json!("text");
-            body["text"] = json!({ "preview_url": false, "body": message.content });
-        }
+        _ => text_body(to, &message.content),
     }
+}
+
+/// The interactive message with the one `Continue` reply button (CONTRACT §4.2).
+pub fn reopen_button(to: &str, conversation: ConversationId, question: &str) -> Value {
+    let mut body = envelope(to);
+    body["type"] = json!("interactive");
+    body["interactive"] = json!({
+        "type": "button",
+        "body": { "text": question },
+        "action": { "buttons": [
+            { "type": "reply", "reply": { "id": reopen::button_id(conversation), "title": reopen::BUTTON_TITLE } }
+        ] },
+    });
+    body
+}
+
+/// The approved reopen template: its body's one variable is the department, its quick-reply
+/// button (index 0) carries the reopen id as payload (docs/decisions.md).
+pub fn reopen_template(to: &str, template: &ReopenTemplate, conversation: &Conversation) -> Value {
+    let mut body = envelope(to);
+    body["type"] = json!("template");
+    body["template"] = json!({
+        "name": template.name,
+        "language": { "code": template.language },
+        "components": [
+            { "type": "body", "parameters": [ { "type": "text", "text": conversation.department.as_str() } ] },
+            { "type": "button", "sub_type": "quick_reply", "index": "0", "parameters": [
+                { "type": "payload", "payload": reopen::button_id(conversation.id) }
+            ] },
+        ],
+    });
     body
 }
 
 async fn mark(app: &App, job: &OutboundJob, status: DeliveryStatus, wamid: Option<&str>) {
+    let Some(message_id) = job.message_id else {
+        return; // a notice has no stored message
+    };
     let now = crate::clock::now();
-    match app.store.set_delivery_status(job.conversation_id, job.message_id, status, wamid, now).await {
+    match app.store.set_delivery_status(job.conversation_id, message_id, status, wamid, now).await {
         Ok(Some(message)) => {
             if let Ok(Some(conversation)) = app.store.get_conversation(job.conversation_id).await {
                 crate::chat::notify_delivery(app, &conversation, &message).await;

@@ -20,7 +20,10 @@ use crate::chat::{self, Origin};
 use crate::department::Department;
 use crate::frames::{DeliveryStatusData, ReadReceiptData, Reader, ServerFrame};
 use crate::http::{self as h, Details, HttpError};
-use crate::model::{Conversation, ConversationStatus, DeliveryStatus, Guest, MessageType, SenderType, Stay};
+use crate::model::{
+    Conversation, ConversationId, ConversationStatus, DeliveryStatus, Guest, MessageType, SenderType, Stay,
+};
+use crate::reopen;
 use crate::store::directory::GuestRecord;
 use crate::store::{AppendOutcome, IdempotencyRecord, NewMessage, StoreError};
 
@@ -435,6 +438,11 @@ async fn meta_message(app: &App, hotel_id: &str, message: &Value) -> Result<(), 
         provider_message_id: Some(wamid),
     };
     let now = crate::clock::now();
+    if let Some(id) = reopen_reply(message)
+        && accept_reopen(app, &record, id, &new, now).await?
+    {
+        return Ok(());
+    }
     // The guest's active conversation with the most recent message, else a new Reception one.
     let mut latest: Option<Conversation> = None;
     for (_, id) in &record.active {
@@ -471,6 +479,51 @@ async fn meta_message(app: &App, hotel_id: &str, message: &Value) -> Result<(), 
         announce_guest_message(app, &appended.conversation, &appended.message, appended.created, &record).await;
     }
     Ok(())
+}
+
+/// The conversation a reopen button reply names: an `interactive` `button_reply` to the
+/// interactive question, or a `button` (template quick reply) whose payload is the same id.
+fn reopen_reply(message: &Value) -> Option<ConversationId> {
+    let id = message
+        .pointer("/interactive/button_reply/id")
+        .or_else(|| message.pointer("/button/payload"))
+        .and_then(Value::as_str)?;
+    reopen::parse_button_id(id)
+}
+
+/// The guest pressed `Continue` (CONTRACT §3.1): when the conversation is theirs and still
+/// active, "<first name> has reopened the conversation" is stored there as their message
+/// (idempotent on the wamid), pushed like any guest message, and the guest is told they are
+/// connected. `Ok(false)` when the button names a conversation that is not the guest's active
+/// one: the reply is then an ordinary message, routed as any other.
+async fn accept_reopen(
+    app: &App,
+    record: &GuestRecord,
+    conversation_id: ConversationId,
+    reply: &NewMessage,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, String> {
+    let conversation = app.store.get_conversation(conversation_id).await.map_err(|e| e.to_string())?;
+    let own = conversation.is_some_and(|c| {
+        c.guest_id == record.guest.id && c.hotel_id == record.guest.hotel_id && c.status == ConversationStatus::Active
+    });
+    if !own {
+        tracing::info!(conversation_id, "reopen button for a conversation that is not the guest's active one");
+        return Ok(false);
+    }
+    let note = NewMessage { content: reopen::reopened_note(&record.guest), ..reply.clone() };
+    let appended = match app.store.add_message(conversation_id, note, now).await {
+        Ok(AppendOutcome::Stored(appended)) => appended,
+        Ok(AppendOutcome::Duplicate(_)) => return Ok(true),
+        Err(StoreError::ConversationClosed | StoreError::NotFound) => return Ok(false),
+        Err(e) => return Err(e.to_string()),
+    };
+    crate::telemetry::metric("MessagesIn", 1.0);
+    announce_guest_message(app, &appended.conversation, &appended.message, false, record).await;
+    if let Err(e) = crate::outbound::enqueue_notice(app, &appended.conversation, reopen::CONFIRMATION).await {
+        tracing::error!(error = %e, conversation_id, "could not queue the reopen confirmation");
+    }
+    Ok(true)
 }
 
 async fn meta_status(app: &App, status: &Value) -> Result<(), String> {

@@ -310,7 +310,7 @@ async fn run_staff_frame(
                 None,
             )
             .await?;
-            finish_send(app, origin, connection_id, &sent).await;
+            received(app, origin, connection_id, &sent).await;
             Ok(None)
         }
         ClientFrame::Media { conversation_id, file_url, filename, file_type, caption } => {
@@ -324,7 +324,7 @@ async fn run_staff_frame(
                 Some((file_url, filename)),
             )
             .await?;
-            finish_send(app, origin, connection_id, &sent).await;
+            received(app, origin, connection_id, &sent).await;
             Ok(None)
         }
         ClientFrame::Typing { conversation_id, is_typing } => {
@@ -351,17 +351,39 @@ async fn run_staff_frame(
             chat::close(app, principal, conversation_id, subscribed, origin).await?;
             Ok(Some(ServerFrame::ack(AckStatus::ConversationClosed, conversation_id, None)))
         }
+        ClientFrame::ReopenTemporary { conversation_id } => {
+            let sent = chat::store_reopen_request(app, principal, conversation_id, subscribed).await?;
+            let ack = ServerFrame::ack(AckStatus::ReopenButtonSent, conversation_id, None);
+            // The acknowledgment names no message, so the sender's own socket gets the stored
+            // question as a `message` frame too: the delivery ticks that follow refer to it.
+            let everyone = Origin { connection_id: None, ..origin.clone() };
+            finish_send(app, origin, connection_id, &sent, ack, &everyone).await;
+            Ok(None)
+        }
         ClientFrame::Ping => Ok(Some(ServerFrame::Pong)),
     }
 }
 
-/// Acknowledges a stored staff message to its sender, then fans it out.
-async fn finish_send(app: &App, origin: &Origin, connection_id: &str, sent: &chat::StaffSend) {
+/// Acknowledges a stored `text`/`media` message to its sender, then fans it out to everyone else.
+async fn received(app: &App, origin: &Origin, connection_id: &str, sent: &chat::StaffSend) {
+    let ack = ServerFrame::ack(AckStatus::Received, sent.conversation.id, Some(sent.message.id));
+    finish_send(app, origin, connection_id, sent, ack, origin).await;
+}
+
+/// Sends `ack` to the sender, then fans the stored message out to the audience minus `fan_out`'s
+/// origin socket, then tells the sender when WhatsApp's window kept it from being sent.
+async fn finish_send(
+    app: &App,
+    origin: &Origin,
+    connection_id: &str,
+    sent: &chat::StaffSend,
+    ack: ServerFrame,
+    fan_out: &Origin,
+) {
     if let Some(endpoint) = origin.endpoint.as_deref() {
-        let ack = ServerFrame::ack(AckStatus::Received, sent.conversation.id, Some(sent.message.id));
         app.delivery.send(endpoint, connection_id, &ack).await;
     }
-    chat::publish_staff_message(app, origin, sent).await;
+    chat::publish_staff_message(app, fan_out, sent).await;
     if sent.outside_window
         && let Some(endpoint) = origin.endpoint.as_deref()
     {

@@ -11,19 +11,36 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
+use crate::asyncapi::{Channel, check_received, check_sent};
 use crate::{Stack, WAIT};
 
-/// A connected WebSocket client.
+/// A connected WebSocket client. Every JSON frame it sends with [`Socket::send`] and every frame
+/// it receives is checked against `docs/asyncapi.yaml`; [`Socket::send_text`] sends raw text
+/// unchecked (for malformed frames).
 pub struct Socket {
     stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    channel: Channel,
 }
 
 impl Socket {
     /// Connects to `path_and_query` on the gateway; `Err(status)` when the handshake is refused.
     pub async fn connect(stack: &Stack, path_and_query: &str) -> Result<Socket, u16> {
-        let url = format!("{}{}", stack.gateway.ws_url(), path_and_query);
+        Socket::connect_to(&stack.gateway.ws_url(), path_and_query).await
+    }
+
+    /// Connects to `path_and_query` under `ws_base` (another gateway than the stack's).
+    pub async fn connect_to(ws_base: &str, path_and_query: &str) -> Result<Socket, u16> {
+        let url = format!("{ws_base}{path_and_query}");
+        // The server's own rule: a guest socket names a number and carries no staff token.
+        let keys: Vec<&str> = path_and_query
+            .split_once('?')
+            .map(|(_, query)| query.split('&').filter_map(|pair| pair.split('=').next()).collect())
+            .unwrap_or_default();
+        let guest =
+            path_and_query.starts_with("/ws/guest/") || (keys.contains(&"whatsapp_number") && !keys.contains(&"token"));
+        let channel = if guest { Channel::Guest } else { Channel::Staff };
         match connect_async(url.as_str()).await {
-            Ok((stream, _)) => Ok(Socket { stream }),
+            Ok((stream, _)) => Ok(Socket { stream, channel }),
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
             Err(e) => panic!("websocket connect to {url} failed: {e}"),
         }
@@ -53,8 +70,9 @@ impl Socket {
         self.stream.send(Message::text(text.to_owned())).await.expect("send frame");
     }
 
-    /// Sends one JSON frame.
+    /// Sends one JSON frame (checked against the documented client frames).
     pub async fn send(&mut self, value: Value) {
+        check_sent(self.channel, &value);
         self.send_text(&value.to_string()).await;
     }
 
@@ -67,7 +85,11 @@ impl Socket {
                 .expect("socket closed")
                 .expect("socket error");
             match message {
-                Message::Text(text) => return serde_json::from_str(text.as_str()).expect("frame is JSON"),
+                Message::Text(text) => {
+                    let frame: Value = serde_json::from_str(text.as_str()).expect("frame is JSON");
+                    check_received(self.channel, &frame);
+                    return frame;
+                }
                 Message::Close(_) => panic!("socket closed by server"),
                 _ => continue,
             }
@@ -174,6 +196,28 @@ pub async fn webhook(stack: &Stack, body: &[u8], headers: &[(&str, String)]) -> 
         request = request.header(*name, value);
     }
     send(request).await
+}
+
+/// POSTs a Meta-format body to the webhook, signed with the app secret.
+pub async fn meta_webhook(stack: &Stack, raw: &str) -> Answer {
+    let signature = lobbybee::auth::signature::sign(crate::secrets::APP.as_bytes(), raw.as_bytes());
+    webhook(stack, raw.as_bytes(), &[("content-type", "application/json".into()), ("x-hub-signature-256", signature)])
+        .await
+}
+
+/// A Meta webhook body carrying one `messages[]` item for the hotel's phone number id.
+pub fn meta_payload(phone_number_id: &str, message: Value) -> String {
+    let from = message["from"].clone();
+    serde_json::json!({
+        "object": "whatsapp_business_account",
+        "entry": [{ "id": "102290129340398", "changes": [{ "field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": { "display_phone_number": "15550783881", "phone_number_id": phone_number_id },
+            "contacts": [{ "profile": { "name": "Guest" }, "wa_id": from }],
+            "messages": [message],
+        } }] }],
+    })
+    .to_string()
 }
 
 /// POSTs a JSON body to the webhook, signed for the simple format.

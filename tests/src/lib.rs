@@ -11,9 +11,11 @@
 
 #![warn(missing_docs)]
 
+pub mod asyncapi;
 pub mod client;
 pub mod fixtures;
 pub mod openapi;
+pub mod schema;
 
 use std::future::Future;
 use std::sync::OnceLock;
@@ -68,6 +70,8 @@ pub mod secrets {
     pub const GUEST: &str = "e2e-guest-secret";
     /// Provisioning API key.
     pub const API_KEY: &str = "e2e-provisioning-key";
+    /// The approved reopen template (`name:language`).
+    pub const REOPEN_TEMPLATE: &str = "lobbybee_reopen:en_GB";
 }
 
 /// The stack of this test binary, started on first use.
@@ -115,12 +119,27 @@ pub fn test_config(resources: &LocalResources, port: u16) -> Config {
             ("PROVISIONING_API_KEY", secrets::API_KEY),
             ("ALLOWED_ORIGINS", "https://dashboard.example"),
             ("WHATSAPP_TOKEN", "e2e-whatsapp-token"),
+            ("WHATSAPP_REOPEN_TEMPLATE", secrets::REOPEN_TEMPLATE),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned())),
     );
     Config::from_lookup(&[], |key| vars.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()))
         .expect("test configuration")
+}
+
+/// A second gateway over the same tenant whose handlers run with `configure`d settings, for
+/// settings that change answers (such as the conversation list format). It polls no queues (the
+/// stack's own gateway keeps consuming them) and pushes to its own sockets only.
+pub async fn gateway_with(configure: impl FnOnce(&mut Config)) -> Gateway {
+    let stack = stack().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind gateway");
+    let port = listener.local_addr().expect("addr").port();
+    let mut config = test_config(&stack.resources, port);
+    configure(&mut config);
+    let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let app = App::new(config, &sdk);
+    gateway::start(app, listener, GatewayOptions::default()).await.expect("start gateway")
 }
 
 /// A number no other test of this run uses (ids, phone numbers).

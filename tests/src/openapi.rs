@@ -2,23 +2,14 @@
 //! against the documented operation, status and JSON schema. An undocumented path, method or
 //! status fails the test, and so does a body that does not match its schema.
 //!
-//! The validator covers the subset of JSON Schema the document uses: `$ref`, `type` (also as a
-//! list, for nullable fields), `properties`, `required`, `additionalProperties: false`, `items`,
-//! `enum` and `oneOf`.
-
-use std::sync::OnceLock;
+//! Schemas are checked by [`crate::schema`].
 
 use serde_json::Value;
 
 use crate::client::Answer;
 
 fn document() -> &'static Value {
-    static DOC: OnceLock<Value> = OnceLock::new();
-    DOC.get_or_init(|| {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/openapi.yaml");
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        serde_yaml::from_str(&text).expect("docs/openapi.yaml parses")
-    })
+    crate::schema::document("openapi.yaml")
 }
 
 /// The documented path template matching a concrete path (relative to `/api/chat/`).
@@ -51,7 +42,7 @@ pub fn check_answer(method: &str, path: &str, answer: &Answer) {
     let response = resolve(response);
     if let Some(schema) = response.pointer("/content/application~1json/schema") {
         let mut errors = Vec::new();
-        validate(schema, &answer.body, "$", &mut errors);
+        crate::schema::validate(document(), schema, &answer.body, "$", &mut errors);
         assert!(
             errors.is_empty(),
             "{method} {template} {status} does not match docs/openapi.yaml: {errors:?}\nbody: {}",
@@ -61,79 +52,5 @@ pub fn check_answer(method: &str, path: &str, answer: &Answer) {
 }
 
 fn resolve(value: &Value) -> &Value {
-    match value.get("$ref").and_then(Value::as_str) {
-        Some(reference) => {
-            let pointer = reference.trim_start_matches('#');
-            resolve(document().pointer(pointer).unwrap_or_else(|| panic!("dangling $ref {reference}")))
-        }
-        None => value,
-    }
-}
-
-fn type_matches(kind: &str, value: &Value) -> bool {
-    match kind {
-        "object" => value.is_object(),
-        "array" => value.is_array(),
-        "string" => value.is_string(),
-        "integer" => value.is_u64() || value.is_i64(),
-        "number" => value.is_number(),
-        "boolean" => value.is_boolean(),
-        "null" => value.is_null(),
-        _ => false,
-    }
-}
-
-/// Validates `value` against `schema`, collecting every mismatch with its JSON path.
-pub fn validate(schema: &Value, value: &Value, at: &str, errors: &mut Vec<String>) {
-    let schema = resolve(schema);
-    if let Some(options) = schema.get("oneOf").and_then(Value::as_array) {
-        let fits = options.iter().any(|option| {
-            let mut inner = Vec::new();
-            validate(option, value, at, &mut inner);
-            inner.is_empty()
-        });
-        if !fits {
-            errors.push(format!("{at}: matches none of oneOf"));
-        }
-        return;
-    }
-    let kinds: Vec<&str> = match schema.get("type") {
-        Some(Value::String(kind)) => vec![kind.as_str()],
-        Some(Value::Array(kinds)) => kinds.iter().filter_map(Value::as_str).collect(),
-        _ => Vec::new(),
-    };
-    if !kinds.is_empty() && !kinds.iter().any(|k| type_matches(k, value)) {
-        errors.push(format!("{at}: expected {kinds:?}, got {value}"));
-        return;
-    }
-    if let Some(choices) = schema.get("enum").and_then(Value::as_array).filter(|c| !c.contains(value)) {
-        errors.push(format!("{at}: {value} is not one of {choices:?}"));
-    }
-    if let Value::Object(map) = value {
-        let properties = schema.get("properties").and_then(Value::as_object);
-        for required in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
-            let key = required.as_str().unwrap_or_default();
-            if !map.contains_key(key) {
-                errors.push(format!("{at}: missing required `{key}`"));
-            }
-        }
-        for (key, child) in map {
-            match properties.and_then(|p| p.get(key)) {
-                Some(property) => validate(property, child, &format!("{at}.{key}"), errors),
-                None if schema.get("additionalProperties") == Some(&Value::Bool(false)) => {
-                    errors.push(format!("{at}: undocumented property `{key}`"));
-                }
-                None => {
-                    if let Some(extra) = schema.get("additionalProperties").filter(|v| v.is_object()) {
-                        validate(extra, child, &format!("{at}.{key}"), errors);
-                    }
-                }
-            }
-        }
-    }
-    if let (Value::Array(items), Some(item_schema)) = (value, schema.get("items")) {
-        for (i, item) in items.iter().enumerate() {
-            validate(item_schema, item, &format!("{at}[{i}]"), errors);
-        }
-    }
+    crate::schema::resolve(document(), value).1
 }

@@ -334,7 +334,9 @@ fn guest_sockets_only_listen() {
         )
         .await
         .unwrap();
-        guest.send(json!({"type": "text", "conversation_id": conversation, "content": "sneaky"})).await;
+        guest
+            .send_text(&json!({"type": "text", "conversation_id": conversation, "content": "sneaky"}).to_string())
+            .await;
         guest.send_text("garbage").await;
         assert!(guest.barrier().await.is_empty(), "guest frames other than ping are ignored");
         let page = stack.app.store.messages(conversation, lobbybee::store::PageDirection::Latest, 10).await.unwrap();

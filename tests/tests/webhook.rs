@@ -3,15 +3,10 @@
 
 use lobbybee::auth::signature;
 use lobbybee::store::PageDirection;
-use lobbybee_e2e::client::{Answer, Socket, http, send, simple_webhook, webhook};
+use lobbybee_e2e::client::{Socket, http, meta_webhook, send, simple_webhook, webhook};
 use lobbybee_e2e::fixtures::TestHotel;
 use lobbybee_e2e::{Stack, run, secrets, stack, unique};
 use serde_json::{Value, json};
-
-async fn meta_webhook(stack: &Stack, raw: &str) -> Answer {
-    let sig = signature::sign(secrets::APP.as_bytes(), raw.as_bytes());
-    webhook(stack, raw.as_bytes(), &[("content-type", "application/json".into()), ("x-hub-signature-256", sig)]).await
-}
 
 /// A fixture from ../shared/fixtures with the test hotel's phone number id and guest number.
 fn fixture_for(name: &str, hotel: &TestHotel, wamid: &str) -> String {

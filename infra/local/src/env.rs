@@ -13,6 +13,7 @@ pub const DEV_DEFAULTS: &[(&str, &str)] = &[
     ("PROVISIONING_API_KEY", "local-dev-provisioning-key"),
     ("ALLOWED_ORIGINS", "*"),
     ("DEFAULT_COUNTRY_CODE", "1"),
+    ("WHATSAPP_REOPEN_TEMPLATE", "lobbybee_reopen"),
 ];
 
 /// Looks `key` up in the process environment, then in `extra` (computed values such as queue

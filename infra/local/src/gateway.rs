@@ -160,6 +160,11 @@ impl Gateway {
         self.shared.sockets.len()
     }
 
+    /// What the fake WhatsApp Cloud API accepted, oldest first (also at `GET /_fake/whatsapp/_sent`).
+    pub fn whatsapp(&self) -> &fake_whatsapp::SentLog {
+        &self.shared.whatsapp
+    }
+
     /// Stops accepting, closes every socket (`1001 Going away`, each with its `$disconnect`),
     /// stops the queue pollers (a batch in progress completes) and waits for all of it, a few
     /// seconds at most.
@@ -187,6 +192,7 @@ struct Shared {
     options: GatewayOptions,
     addr: SocketAddr,
     sockets: sockets::Registry,
+    whatsapp: fake_whatsapp::SentLog,
     stop: watch::Receiver<bool>,
 }
 
@@ -201,6 +207,7 @@ pub async fn start(app: App, listener: tokio::net::TcpListener, options: Gateway
         options: options.clone(),
         addr,
         sockets: sockets::Registry::default(),
+        whatsapp: fake_whatsapp::SentLog::default(),
         stop: stopped.clone(),
     });
     let service = router(shared.clone()).into_make_service_with_connect_info::<SocketAddr>();
@@ -225,7 +232,7 @@ pub async fn start(app: App, listener: tokio::net::TcpListener, options: Gateway
 
 fn router(st: St) -> Router {
     Router::new()
-        .merge(fake_whatsapp::routes())
+        .merge(fake_whatsapp::routes(st.whatsapp.clone()))
         .fallback(dispatch)
         .layer(axum::middleware::from_fn(log_request))
         .with_state(st)

@@ -8,6 +8,7 @@ use super::form::Form;
 use crate::app::App;
 use crate::auth::StaffPrincipal;
 use crate::chat::{self, ChatError, Origin};
+use crate::config::ConversationListFormat;
 use crate::department::Department;
 use crate::frames::{ConversationUpdate, MAX_CONTENT_CHARS, errors};
 use crate::http::{self as h, HttpError};
@@ -15,15 +16,19 @@ use crate::model::{ConversationStatus, MessageType};
 use crate::store::{NewMessage, PageDirection, conversations::TransferError};
 use crate::views::MessageView;
 
-const DEFAULT_PAGE: usize = 50;
+/// Conversations per page unless `?limit=` says otherwise: one page holds a hotel's whole
+/// active inbox, because the current dashboard reads only the first.
+const LIST_PAGE: usize = 100;
+/// Messages per page of a conversation's history.
+const HISTORY_PAGE: usize = 50;
 
 fn chat_error(e: ChatError) -> HttpError {
     e.http()
 }
 
-fn limit(request: &Request) -> Result<usize, HttpError> {
+fn limit(request: &Request, default: usize) -> Result<usize, HttpError> {
     match h::query(request, "limit") {
-        None => Ok(DEFAULT_PAGE),
+        None => Ok(default),
         Some(raw) => raw
             .parse::<usize>()
             .ok()
@@ -52,16 +57,32 @@ pub async fn list(app: &App, principal: &StaffPrincipal, request: &Request) -> R
             vec![department]
         }
     };
-    let limit = limit(request)?;
+    let limit = limit(request, LIST_PAGE)?;
     let cursor = h::query(request, "cursor");
     let page =
         app.store.list_conversations(&principal.hotel.id, &departments, &statuses, limit, cursor.as_deref()).await?;
     let views = chat::conversation_views(app, &principal.hotel, &page.conversations).await.map_err(chat_error)?;
-    let mut response = h::json_response(200, &views);
+    let mut response = match app.config.conversation_list_format {
+        ConversationListFormat::Page => {
+            let next = page.next_cursor.as_deref().map(|cursor| next_page_url(app, request, cursor));
+            h::json_response(200, &json!({ "next": next, "previous": null, "results": views }))
+        }
+        ConversationListFormat::Array => h::json_response(200, &views),
+    };
     if let Some(next) = page.next_cursor.and_then(|c| HeaderValue::from_str(&c).ok()) {
         response.headers_mut().insert("x-next-cursor", next);
     }
     Ok(response)
+}
+
+/// The absolute URL of the next page: the same filters with the new cursor (as Django REST
+/// framework's `CursorPagination` answers; `previous` stays null, the store pages forwards only).
+fn next_page_url(app: &App, request: &Request, cursor: &str) -> String {
+    let mut query: Vec<(&str, String)> =
+        ["status", "department", "limit"].into_iter().filter_map(|key| Some((key, h::query(request, key)?))).collect();
+    query.push(("cursor", cursor.to_owned()));
+    let query = serde_urlencoded::to_string(&query).unwrap_or_default();
+    format!("{}/conversations/?{query}", super::public_base(app, request))
 }
 
 /// `GET /conversations/{id}/`.
@@ -86,7 +107,7 @@ pub async fn detail(
         (None, Some(after)) => PageDirection::After(after),
         (None, None) => PageDirection::Latest,
     };
-    let limit = limit(request)?;
+    let limit = limit(request, HISTORY_PAGE)?;
     let now = crate::clock::now();
     let page = app.store.messages(id, direction, limit).await?;
     app.store.touch_participant(id, &principal.staff.user_id, false, now).await?;

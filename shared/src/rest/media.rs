@@ -27,13 +27,9 @@ fn bucket(app: &App) -> Result<&str, HttpError> {
     app.config.media_bucket.as_deref().ok_or_else(|| HttpError::new(503, "Media storage is not configured"))
 }
 
-/// The stable link of `key`: under `PUBLIC_BASE_URL`, or under the host this request came to
-/// (the deployed REST function cannot know its own API's URL without a template cycle).
+/// The stable link of `key` under this API's public base.
 fn link(app: &App, request: &Request, key: &str) -> String {
-    crate::media::media_link(app, key).unwrap_or_else(|| {
-        let host = h::header(request, "host").unwrap_or("localhost");
-        format!("https://{host}/api/chat/media/{key}")
-    })
+    format!("{}/media/{key}", super::public_base(app, request))
 }
 
 /// Document types accepted besides images, audio and video (what WhatsApp itself delivers).

@@ -38,6 +38,21 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
     .await
 }
 
+/// The public base of this API (`https://…/api/chat`), for the absolute links it answers with:
+/// `PUBLIC_BASE_URL`, else the scheme and host the request came to (the deployed REST function
+/// cannot know its own API's URL without a template cycle).
+pub fn public_base(app: &App, request: &Request) -> String {
+    if let Some(base) = &app.config.public_base_url {
+        return base.clone();
+    }
+    let host = h::header(request, "host").unwrap_or("localhost");
+    let scheme = match h::header(request, "x-forwarded-proto") {
+        Some("http") => "http",
+        _ => "https",
+    };
+    format!("{scheme}://{host}/api/chat")
+}
+
 /// Path segments after `/api/chat`, without empty segments (so trailing slashes don't matter).
 fn segments(request: &Request) -> Vec<String> {
     let path = request.uri().path();

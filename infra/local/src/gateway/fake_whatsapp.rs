@@ -1,6 +1,10 @@
 //! A fake WhatsApp Cloud API under `/_fake/whatsapp/` (the local stack's `WHATSAPP_API_BASE`):
-//! it accepts sends and answers with fresh `wamid`s, and serves media metadata and bytes, so
-//! staff replies and media imports complete locally.
+//! it checks sends the way the Cloud API does (text, media by link, interactive reply buttons,
+//! templates), answers with fresh `wamid`s, keeps what it accepted for tests and the console
+//! (`GET /_fake/whatsapp/_sent`), and serves media metadata and bytes, so staff replies and
+//! media imports complete locally.
+
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -8,35 +12,150 @@ use axum::extract::Path;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use serde::Serialize;
 use serde_json::{Value, json};
-
-/// The fake's routes.
-pub(super) fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new()
-        .route("/_fake/whatsapp/{version}/{phone}/messages", post(send))
-        .route("/_fake/whatsapp/media/{media_id}", get(download))
-        .route("/_fake/whatsapp/{version}/{media_id}", get(media))
-}
+use tokio::sync::watch;
 
 /// Recipients under this (non-existent) country code are "not on WhatsApp": the fake refuses
 /// them the way the Cloud API refuses an unknown number, so the failure path can be exercised.
 pub const UNREACHABLE_PREFIX: &str = "999";
 
-/// `POST /{version}/{phone_number_id}/messages`: accepted when it names a reachable recipient.
-async fn send(body: Bytes) -> Response {
-    let to = serde_json::from_slice::<Value>(&body)
-        .ok()
-        .and_then(|v| v.get("to").and_then(Value::as_str).map(str::to_owned));
-    let Some(to) = to else {
-        return (StatusCode::BAD_REQUEST, r#"{"error":{"message":"Invalid parameter","code":100}}"#).into_response();
+/// How many accepted sends the fake keeps (oldest dropped first).
+const KEEP: usize = 1000;
+
+/// One send the fake accepted.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SentMessage {
+    /// The phone number id of the path (the hotel's sending number).
+    pub phone_number_id: String,
+    /// The `wamid` it answered with.
+    pub wamid: String,
+    /// The request body as sent.
+    pub body: Value,
+}
+
+/// What the fake accepted, newest last; watchers are woken at every send.
+#[derive(Debug, Clone)]
+pub struct SentLog {
+    sent: Arc<Mutex<Vec<SentMessage>>>,
+    changed: Arc<watch::Sender<u64>>,
+}
+
+impl Default for SentLog {
+    fn default() -> Self {
+        SentLog { sent: Arc::default(), changed: Arc::new(watch::channel(0).0) }
+    }
+}
+
+impl SentLog {
+    /// Every accepted send so far.
+    pub fn all(&self) -> Vec<SentMessage> {
+        self.sent.lock().map(|sent| sent.clone()).unwrap_or_default()
+    }
+
+    /// The first accepted send that `matches`, waiting for it up to `limit`.
+    pub async fn wait_for(
+        &self,
+        limit: std::time::Duration,
+        matches: impl Fn(&SentMessage) -> bool,
+    ) -> Option<SentMessage> {
+        let mut changes = self.changed.subscribe();
+        let wait = async {
+            loop {
+                if let Some(found) = self.all().into_iter().find(&matches) {
+                    return Some(found);
+                }
+                changes.changed().await.ok()?;
+            }
+        };
+        tokio::time::timeout(limit, wait).await.ok().flatten()
+    }
+
+    fn push(&self, message: SentMessage) {
+        if let Ok(mut sent) = self.sent.lock() {
+            if sent.len() >= KEEP {
+                sent.remove(0);
+            }
+            sent.push(message);
+        }
+        self.changed.send_modify(|n| *n += 1);
+    }
+}
+
+/// The fake's routes, recording into `log`.
+pub(super) fn routes<S: Clone + Send + Sync + 'static>(log: SentLog) -> Router<S> {
+    let sent = log.clone();
+    Router::new()
+        .route(
+            "/_fake/whatsapp/{version}/{phone}/messages",
+            post(move |Path((_version, phone)): Path<(String, String)>, body: Bytes| send(log.clone(), phone, body)),
+        )
+        .route("/_fake/whatsapp/_sent", get(move || async move { axum::Json(sent.all()) }))
+        .route("/_fake/whatsapp/media/{media_id}", get(download))
+        .route("/_fake/whatsapp/{version}/{media_id}", get(media))
+}
+
+/// `POST /{version}/{phone_number_id}/messages`: accepted when well formed and addressed to a
+/// reachable recipient.
+async fn send(log: SentLog, phone_number_id: String, body: Bytes) -> Response {
+    let body = match serde_json::from_slice::<Value>(&body).map_err(|_| "body is not JSON".to_owned()).and_then(check) {
+        Ok(body) => body,
+        Err(problem) => return cloud_error(100, &format!("Invalid parameter: {problem}")),
     };
-    if to.starts_with(UNREACHABLE_PREFIX) {
-        let error = r#"{"error":{"message":"Recipient phone number not in allowed list","code":131030}}"#;
-        return (StatusCode::BAD_REQUEST, [("content-type", "application/json")], error).into_response();
+    if body["to"].as_str().is_some_and(|to| to.starts_with(UNREACHABLE_PREFIX)) {
+        return cloud_error(131030, "Recipient phone number not in allowed list");
     }
     let wamid = format!("wamid.LOCAL{}", uuid::Uuid::new_v4().simple());
+    log.push(SentMessage { phone_number_id, wamid: wamid.clone(), body });
     let answer = json!({ "messaging_product": "whatsapp", "messages": [{ "id": wamid }] });
     (StatusCode::OK, [("content-type", "application/json")], answer.to_string()).into_response()
+}
+
+fn cloud_error(code: u32, message: &str) -> Response {
+    let error = json!({ "error": { "message": message, "type": "OAuthException", "code": code } });
+    (StatusCode::BAD_REQUEST, [("content-type", "application/json")], error.to_string()).into_response()
+}
+
+/// The Cloud API's rules for the message types the stack sends; `Err` names the first problem.
+fn check(body: Value) -> Result<Value, String> {
+    let text = |pointer: &str| body.pointer(pointer).and_then(Value::as_str).filter(|s| !s.is_empty());
+    let need = |pointer: &str| text(pointer).ok_or_else(|| format!("{pointer} is required"));
+    if text("/messaging_product") != Some("whatsapp") {
+        return Err("messaging_product must be whatsapp".into());
+    }
+    need("/to")?;
+    match need("/type")? {
+        "text" => {
+            need("/text/body")?;
+        }
+        kind @ ("image" | "document" | "audio" | "video") => {
+            need(&format!("/{kind}/link"))?;
+        }
+        "interactive" => {
+            if text("/interactive/type") != Some("button") {
+                return Err("only reply-button interactive messages are supported".into());
+            }
+            if need("/interactive/body/text")?.chars().count() > 1024 {
+                return Err("interactive body text is longer than 1024 characters".into());
+            }
+            let buttons = body.pointer("/interactive/action/buttons").and_then(Value::as_array);
+            let buttons = buttons.filter(|b| (1..=3).contains(&b.len())).ok_or("1 to 3 buttons are required")?;
+            for button in buttons {
+                let reply = |key: &str| button.pointer(&format!("/reply/{key}")).and_then(Value::as_str);
+                let id_ok = reply("id").is_some_and(|id| !id.is_empty() && id.chars().count() <= 256);
+                let title_ok = reply("title").is_some_and(|t| !t.is_empty() && t.chars().count() <= 20);
+                if button.get("type").and_then(Value::as_str) != Some("reply") || !id_ok || !title_ok {
+                    return Err("each button needs type reply, an id (≤ 256) and a title (≤ 20)".into());
+                }
+            }
+        }
+        "template" => {
+            need("/template/name")?;
+            need("/template/language/code")?;
+        }
+        other => return Err(format!("unsupported type {other}")),
+    }
+    Ok(body)
 }
 
 /// Graph API media metadata: where to download a media id.
@@ -54,4 +173,37 @@ async fn media(headers: HeaderMap, Path((_version, media_id)): Path<(String, Str
 /// The media bytes (a recognisable fake).
 async fn download(Path(media_id): Path<String>) -> Response {
     (StatusCode::OK, [("content-type", "image/jpeg")], format!("fake-media-{media_id}")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base(kind: &str, part: Value) -> Value {
+        let mut body = json!({ "messaging_product": "whatsapp", "to": "15550001111", "type": kind });
+        body[kind] = part;
+        body
+    }
+
+    #[test]
+    fn accepts_what_the_stack_sends_and_refuses_malformed_sends() {
+        let button = |id: &str, title: &str| {
+            base(
+                "interactive",
+                json!({ "type": "button", "body": { "text": "Go on?" },
+                        "action": { "buttons": [{ "type": "reply", "reply": { "id": id, "title": title } }] } }),
+            )
+        };
+        assert!(check(base("text", json!({ "body": "hi" }))).is_ok());
+        assert!(check(base("image", json!({ "link": "https://x/a.jpg" }))).is_ok());
+        assert!(check(button("accept_reopen_conversation_conv#1", "Continue")).is_ok());
+        assert!(check(base("template", json!({ "name": "reopen", "language": { "code": "en_US" } }))).is_ok());
+
+        assert!(check(base("text", json!({ "body": "" }))).is_err());
+        assert!(check(button("x", "A title longer than twenty")).is_err());
+        assert!(check(button("", "Continue")).is_err());
+        assert!(check(base("template", json!({ "name": "reopen" }))).is_err());
+        assert!(check(base("sticker", json!({}))).is_err());
+        assert!(check(json!({ "to": "1", "type": "text", "text": { "body": "hi" } })).is_err());
+    }
 }
