@@ -419,7 +419,7 @@ fn the_handlers_take_the_fixture_events_as_api_gateway_sends_them() {
     run(async {
         let stack = stack().await;
         let fixture = |name: &str| -> aws_lambda_events::apigw::ApiGatewayWebsocketProxyRequest {
-            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures").join(name);
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name);
             serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
         };
         // The fixture's token is a placeholder: the real `$connect` refuses it with 401.

@@ -8,9 +8,9 @@ use lobbybee_e2e::fixtures::TestHotel;
 use lobbybee_e2e::{Stack, run, secrets, stack, unique};
 use serde_json::{Value, json};
 
-/// A fixture from ../shared/fixtures with the test hotel's phone number id and guest number.
+/// A fixture of `tests/fixtures` with the test hotel's phone number id and guest number.
 fn fixture_for(name: &str, hotel: &TestHotel, wamid: &str) -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures").join(name);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name);
     let raw = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let original: Value = serde_json::from_str(&raw).unwrap();
     let value = &original["entry"][0]["changes"][0]["value"];

@@ -362,19 +362,10 @@ mod tests {
 
     const ACCOUNT: &str = events::ACCOUNT_ID;
 
-    /// `shared/fixtures/{name}`: found by walking up from this crate (the fixtures live next to
-    /// the repository, in `/work/shared/fixtures`), or in `LOBBYBEE_FIXTURES`.
+    /// `tests/fixtures/{name}` of this repository.
     fn fixture(name: &str) -> Value {
-        let mut candidates: Vec<PathBuf> =
-            std::env::var_os("LOBBYBEE_FIXTURES").map(|dir| PathBuf::from(dir).join(name)).into_iter().collect();
-        let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        candidates.push(manifest.join("../../../shared/fixtures").join(name));
-        candidates.extend(manifest.ancestors().map(|dir| dir.join("shared/fixtures").join(name)));
-        let path = candidates
-            .iter()
-            .find(|p| p.is_file())
-            .unwrap_or_else(|| panic!("fixture {name} not found; tried {candidates:?}"));
-        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures").join(name);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
 

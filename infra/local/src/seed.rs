@@ -10,7 +10,7 @@ use lobbybee::store::{NewMessage, Store, StoreError};
 
 /// The demo hotel id.
 pub const DEMO_HOTEL: &str = "demo-hotel";
-/// The demo hotel's WhatsApp phone number id (the one in `shared/fixtures`).
+/// The demo hotel's WhatsApp phone number id (the one in `tests/fixtures`).
 pub const DEMO_PHONE_NUMBER_ID: &str = "106540352242922";
 
 /// A seeded staff member with a ready-to-use token.

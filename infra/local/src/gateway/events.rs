@@ -198,7 +198,7 @@ fn ws_query_maps(query: &[(String, String)]) -> Option<(Map<String, Value>, Map<
     Some((single, multi))
 }
 
-/// The `$connect` event, shaped like `shared/fixtures/apigw-ws-connect.json`. `headers` are the
+/// The `$connect` event, shaped like `tests/fixtures/apigw-ws-connect.json`. `headers` are the
 /// upgrade request's (pass them through [`with_forwarding_headers`] first); `query` is the
 /// decoded query string, Django-style path parameters included.
 pub fn connect_event(
@@ -221,14 +221,14 @@ pub fn connect_event(
     event
 }
 
-/// A `$default` event for one text frame, shaped like `shared/fixtures/apigw-ws-message.json`.
+/// A `$default` event for one text frame, shaped like `tests/fixtures/apigw-ws-message.json`.
 pub fn message_event(socket: &SocketInfo, body: &str, now: DateTime<Utc>) -> Value {
     let mut context = ws_request_context(socket, "$default", "MESSAGE", now);
     context.insert("messageId".into(), json!(new_id()));
     json!({ "requestContext": context, "body": body, "isBase64Encoded": false })
 }
 
-/// The `$disconnect` event, shaped like `shared/fixtures/apigw-ws-disconnect.json` (API Gateway
+/// The `$disconnect` event, shaped like `tests/fixtures/apigw-ws-disconnect.json` (API Gateway
 /// sends these fixed headers, not the client's).
 pub fn disconnect_event(socket: &SocketInfo, code: u16, reason: &str, now: DateTime<Utc>) -> Value {
     let mut context = ws_request_context(socket, "$disconnect", "DISCONNECT", now);
