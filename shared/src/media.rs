@@ -2,12 +2,45 @@
 //! WhatsApp Graph API, staff uploads, and the stable `<REST base>/media/{key}` links that
 //! redirect to short-lived presigned URLs.
 
+use std::time::Duration;
+
+use aws_sdk_s3::presigning::PresigningConfig;
 use serde_json::Value;
 
 use crate::app::App;
+use crate::model::{Conversation, ConversationId};
 
 /// Largest media file the system stores (WhatsApp's own limit for most types).
 pub const MAX_MEDIA_BYTES: usize = 16 * 1024 * 1024;
+
+/// The hotel and conversation an object key of the bucket belongs to:
+/// `uploads/{hotel}/{conversation}/{uuid}/{name}` (staff uploads) or
+/// `whatsapp/{hotel}/{conversation}/{media id}` (guest media).
+pub fn key_owner(key: &str) -> Option<(&str, ConversationId)> {
+    let parts: Vec<&str> = key.split('/').collect();
+    match parts.as_slice() {
+        ["uploads", hotel, conversation, _, _] | ["whatsapp", hotel, conversation, _] => {
+            Some((*hotel, conversation.parse().ok()?))
+        }
+        _ => None,
+    }
+}
+
+/// The object key behind a stable link (`…/media/{key}`) when the object belongs to
+/// `conversation`: only such links are ever handed to WhatsApp as presigned URLs, so a link to
+/// another conversation's file cannot leak it to this guest.
+pub fn own_key<'a>(link: &'a str, conversation: &Conversation) -> Option<&'a str> {
+    let key = link.split_once("/media/")?.1;
+    (key_owner(key)? == (conversation.hotel_id.as_str(), conversation.id)).then_some(key)
+}
+
+/// A presigned GET of `key` in the stack's bucket, valid for `ttl`.
+pub async fn presigned_get(app: &App, key: &str, ttl: Duration) -> Result<String, String> {
+    let bucket = app.config.media_bucket.as_deref().ok_or("MEDIA_BUCKET is not configured")?;
+    let config = PresigningConfig::expires_in(ttl).map_err(|e| e.to_string())?;
+    let presigned = app.s3.get_object().bucket(bucket).key(key).presigned(config).await.map_err(|e| e.to_string())?;
+    Ok(presigned.uri().to_owned())
+}
 
 /// The stable link of an object key.
 pub fn media_link(app: &App, key: &str) -> Option<String> {
@@ -79,5 +112,32 @@ pub async fn import_whatsapp_media(
             tracing::warn!(media_id, error = %e, "could not import WhatsApp media");
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_belong_to_their_conversation() {
+        assert_eq!(key_owner("uploads/h1/7/0a1b/photo.jpg"), Some(("h1", 7)));
+        assert_eq!(key_owner("whatsapp/h1/7/123456"), Some(("h1", 7)));
+        assert_eq!(key_owner("uploads/h1/x/0a1b/photo.jpg"), None);
+        assert_eq!(key_owner("other/h1/7/a"), None);
+        let conversation: Conversation = serde_json::from_value(serde_json::json!({
+            "id": 7, "hotel_id": "h1", "guest_id": 1, "department": "Reception", "conversation_type": "service",
+            "status": "active", "last_message_at": "2026-12-01T10:00:00Z", "created_at": "2026-12-01T10:00:00Z",
+            "updated_at": "2026-12-01T10:00:00Z"
+        }))
+        .unwrap();
+        let base = "https://api.example/api/chat/media/";
+        assert_eq!(
+            own_key(&format!("{base}uploads/h1/7/0a1b/photo.jpg"), &conversation),
+            Some("uploads/h1/7/0a1b/photo.jpg")
+        );
+        assert_eq!(own_key(&format!("{base}uploads/h1/8/0a1b/photo.jpg"), &conversation), None, "another conversation");
+        assert_eq!(own_key(&format!("{base}uploads/h2/7/0a1b/photo.jpg"), &conversation), None, "another hotel");
+        assert_eq!(own_key("https://cdn.example/photo.jpg", &conversation), None, "an external link");
     }
 }

@@ -169,7 +169,7 @@ async fn send(app: &App, job: &OutboundJob) -> Attempt {
         return Attempt::Permanent("no WhatsApp phone number id for this hotel".into());
     };
     let to = guest.whatsapp_number.trim_start_matches('+').to_owned();
-    let body = match cloud_api_body(app, &job.kind, &to, &conversation, message.as_ref()) {
+    let body = match cloud_api_body(app, &job.kind, &to, &conversation, message.as_ref()).await {
         Ok(body) => body,
         Err(reason) => return Attempt::Permanent(reason),
     };
@@ -214,8 +214,11 @@ async fn send(app: &App, job: &OutboundJob) -> Attempt {
     Attempt::Done
 }
 
+/// How long WhatsApp may take to fetch a file the stack holds.
+const MEDIA_LINK_TTL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 /// The Cloud API body of a job; `Err` when it can never be built.
-fn cloud_api_body(
+async fn cloud_api_body(
     app: &App,
     kind: &OutboundKind,
     to: &str,
@@ -224,7 +227,18 @@ fn cloud_api_body(
 ) -> Result<Value, String> {
     let stored = || message.ok_or_else(|| "job without its message".to_owned());
     Ok(match kind {
-        OutboundKind::Message => payload(to, stored()?),
+        OutboundKind::Message => {
+            let message = stored()?;
+            // The stable `/media/{key}` links open only with a staff token: WhatsApp fetches the
+            // file through a short-lived presigned URL instead.
+            match message.media_url.as_deref().and_then(|link| crate::media::own_key(link, conversation)) {
+                Some(key) => {
+                    let fetchable = crate::media::presigned_get(app, key, MEDIA_LINK_TTL).await?;
+                    payload(to, &Message { media_url: Some(fetchable), ..message.clone() })
+                }
+                None => payload(to, message),
+            }
+        }
         OutboundKind::ReopenButton => reopen_button(to, conversation.id, &stored()?.content),
         OutboundKind::ReopenTemplate => {
             let template = app.config.reopen_template.as_ref().ok_or("WHATSAPP_REOPEN_TEMPLATE is not configured")?;

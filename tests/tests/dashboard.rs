@@ -359,3 +359,59 @@ fn outside_the_window_reopen_uses_the_approved_template_or_says_why_not() {
         gateway.shutdown().await;
     });
 }
+
+#[test]
+fn an_image_sent_from_the_dashboard_reaches_whatsapp_as_a_link_it_can_fetch() {
+    run(async {
+        let stack = stack().await;
+        let hotel = TestHotel::create(stack).await;
+        let conversation = guest_texts(stack, &hotel).await;
+        let other = guest_writes(stack, &hotel.arriving, "Reception").await;
+        let upload = |to: u64| {
+            let form = reqwest::multipart::Form::new().text("conversation_id", to.to_string()).part(
+                "file",
+                reqwest::multipart::Part::bytes(b"\xFF\xD8\xFFpool".to_vec())
+                    .file_name("pool.jpg")
+                    .mime_str("image/jpeg")
+                    .unwrap(),
+            );
+            let url = format!("{}/api/chat/upload-media/", stack.gateway.http_base());
+            send(http().post(url).bearer_auth(&hotel.reception.token).multipart(form))
+        };
+        // What the dashboard does: upload, then a `media` frame with the answer's fields.
+        let uploaded = upload(conversation).await;
+        assert_eq!(uploaded.status, 201, "{}", uploaded.text);
+        let mut rita = Socket::staff(stack, &hotel.reception.token, None).await;
+        rita.send(json!({"type": "media", "conversation_id": conversation, "file_url": uploaded.body["file_url"],
+                         "filename": uploaded.body["filename"], "file_type": "image", "caption": "Our pool"}))
+            .await;
+        assert_eq!(rita.expect("acknowledgment").await["status"], "received");
+
+        let to = hotel.guest.number.trim_start_matches('+').to_owned();
+        let sent = stack
+            .gateway
+            .whatsapp()
+            .wait_for(WAIT, |s| s.body["to"] == to.as_str() && s.body["type"] == "image")
+            .await
+            .expect("the image reached the WhatsApp API");
+        assert_eq!(sent.body["image"]["caption"], "Our pool");
+        let link = sent.body["image"]["link"].as_str().unwrap();
+        assert_ne!(link, uploaded.body["file_url"].as_str().unwrap(), "not the staff-only link");
+        let fetched = http().get(link).send().await.unwrap();
+        assert_eq!(fetched.status().as_u16(), 200, "WhatsApp can fetch it without a staff token");
+        assert_eq!(fetched.bytes().await.unwrap().as_ref(), b"\xFF\xD8\xFFpool");
+
+        // A link to another conversation's file is passed on as it is (never presigned), so it
+        // cannot leak that file to this guest.
+        let foreign = upload(other).await.body["file_url"].as_str().unwrap().to_owned();
+        rita.send(json!({"type": "media", "conversation_id": conversation, "file_url": foreign, "file_type": "image"}))
+            .await;
+        assert_eq!(rita.expect("acknowledgment").await["status"], "received");
+        let passed_on = stack
+            .gateway
+            .whatsapp()
+            .wait_for(WAIT, |s| s.body["to"] == to.as_str() && s.body["image"]["link"] == foreign.as_str())
+            .await;
+        assert!(passed_on.is_some(), "the foreign link went out unsigned");
+    });
+}

@@ -98,6 +98,11 @@ async fn up(sdk: &aws_config::SdkConfig, resources: &LocalResources, port: u16) 
     println!("  REST API        {http}/api/chat/");
     println!("  Guest webhook   {http}/api/chat/guest-webhook/");
     println!("  Management API  {http}/local/@connections/<id>");
+    println!("  Sent WhatsApp   {http}/_fake/whatsapp/_sent   (what the fake Cloud API received)");
+    println!(
+        "  Dashboard       NUXT_PUBLIC_API_URL={http}/api NUXT_PUBLIC_WS_URL={}/ws/chat/   (docs/clients.md)",
+        gateway.ws_url()
+    );
     println!("  Tables/queues   {} on {}", resources.table_name, std::env::var("AWS_ENDPOINT_URL").unwrap_or_default());
     print_demo(&demo);
     println!("\nPress Ctrl-C to stop (the emulator stops with it).");

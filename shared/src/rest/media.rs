@@ -241,30 +241,22 @@ pub async fn upload_url(app: &App, principal: &StaffPrincipal, request: &Request
 /// `GET /media/{key}`: 302 to a presigned GET when the caller may see the media, else 404.
 pub async fn download(app: &App, principal: &StaffPrincipal, key: &str) -> Result<Response<Body>, HttpError> {
     let not_found = || HttpError::new(404, "Not found");
-    let parts: Vec<&str> = key.split('/').collect();
-    let allowed = match parts.as_slice() {
-        ["uploads", hotel, conversation, _, _] | ["whatsapp", hotel, conversation, _]
-            if *hotel == principal.hotel.id =>
-        {
-            let id = conversation.parse::<u64>().map_err(|_| not_found())?;
-            chat::conversation_for(app, principal, id, false).await.is_ok()
+    let allowed = match crate::media::key_owner(key) {
+        Some((hotel, conversation)) if hotel == principal.hotel.id => {
+            chat::conversation_for(app, principal, conversation, false).await.is_ok()
         }
         _ => false,
     };
     if !allowed {
         return Err(not_found());
     }
-    let presigned = app
-        .s3
-        .get_object()
-        .bucket(bucket(app)?)
-        .key(key)
-        .presigned(PresigningConfig::expires_in(PRESIGN_TTL).map_err(|_| HttpError::internal())?)
-        .await
-        .map_err(|_| HttpError::internal())?;
+    let location = crate::media::presigned_get(app, key, PRESIGN_TTL).await.map_err(|e| {
+        tracing::error!(error = %e, "could not presign a media link");
+        HttpError::internal()
+    })?;
     Ok(Response::builder()
         .status(302)
-        .header("location", presigned.uri())
+        .header("location", location)
         .body(Body::Empty)
         .unwrap_or_else(|_| h::empty_response(500)))
 }

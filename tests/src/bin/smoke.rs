@@ -166,7 +166,7 @@ async fn main() {
 
     let auth = vec![("authorization", format!("Bearer {token}"))];
     let (s, b) = rest.call(reqwest::Method::GET, "/api/chat/conversations/", &auth, None).await;
-    let listed = b.as_array().is_some_and(|list| list.iter().any(|c| c["id"] == conversation));
+    let listed = b["results"].as_array().is_some_and(|list| list.iter().any(|c| c["id"] == conversation));
     check("REST lists the conversation", s == 200 && listed, format!("{s} {b}"));
 
     println!("smoke: {passed} passed, {failed} failed");
