@@ -328,7 +328,7 @@ pub fn within_window(last_inbound: Option<DateTime<Utc>>, now: DateTime<Utc>) ->
 }
 
 /// Fans a stored staff message out and queues it for WhatsApp; outside the 24-hour window,
-/// records a system message instead (CONTRACT §5).
+/// records a system message instead (docs/api.md §7).
 pub async fn publish_staff_message(app: &App, origin: &Origin, sent: &StaffSend) {
     announce_message(app, origin, &sent.conversation, &sent.message, &sent.guest).await;
     if sent.outside_window {

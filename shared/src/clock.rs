@@ -1,4 +1,4 @@
-//! Time as clients see it (CONTRACT §1, §3.2).
+//! Time as clients see it (docs/api.md §2, §4).
 //!
 //! Every timestamp a client sees is ISO-8601 UTC with milliseconds and a `Z`
 //! (`2026-11-24T10:02:11.123Z`), and the same string is what the store keeps (it sorts
@@ -26,7 +26,7 @@ pub fn parse_iso(raw: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(raw.trim()).ok().map(|t| t.with_timezone(&Utc))
 }
 
-/// The relative label of a message sent at `then`, seen at `now` (CONTRACT §3.2):
+/// The relative label of a message sent at `then`, seen at `now` (docs/api.md §4):
 /// `Just now` under a minute (and for times in the future, e.g. clock skew), then
 /// `1 minute ago` / `N minutes ago`, `1 hour ago` / `N hours ago`, `1 day ago` / `N days ago`
 /// (each unit counted in whole, rounded-down units), and from 7 days on the UTC date of `then`

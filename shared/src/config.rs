@@ -1,4 +1,4 @@
-//! Configuration from the environment (CONTRACT §7).
+//! Configuration from the environment (docs/api.md §9).
 //!
 //! Every function reads the same variables, but each needs a different subset: the webhook needs
 //! the signing secrets, `$connect` needs the JWT key, and so on. [`Config::from_env`] takes the list
@@ -33,7 +33,7 @@ pub enum Need {
     WhatsAppApi,
 }
 
-/// How guest sockets authenticate (CONTRACT §2).
+/// How guest sockets authenticate (docs/api.md §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GuestSocketAuth {
     /// A per-stay HMAC `guest_token` is required (default).
@@ -42,7 +42,7 @@ pub enum GuestSocketAuth {
     Open,
 }
 
-/// How `GET /conversations/` answers (CONTRACT §3.2).
+/// How `GET /conversations/` answers (docs/api.md §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConversationListFormat {
     /// Django REST framework's cursor-pagination envelope `{"next", "previous", "results"}`

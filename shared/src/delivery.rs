@@ -1,4 +1,4 @@
-//! Pushing frames to sockets through the API Gateway Management API (CONTRACT §4.4).
+//! Pushing frames to sockets through the API Gateway Management API (docs/api.md §5).
 //!
 //! - One management client per endpoint, built on first use and kept for the life of the
 //!   process (the SDK's standard retry mode retries throttling and 5xx with backoff).

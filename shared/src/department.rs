@@ -1,4 +1,4 @@
-//! Hotel departments (CONTRACT §1.1).
+//! Hotel departments (docs/api.md §2).
 //!
 //! Department names arrive from people and programs in many spellings (`cafe`, `CAFÉ`,
 //! `room_service`, the Django version's `Restaurant`), and a department with a space or an accent

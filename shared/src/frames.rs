@@ -1,4 +1,4 @@
-//! The socket wire format (CONTRACT §4.2 and §4.3).
+//! The socket wire format (docs/api.md §5).
 //!
 //! [`ClientFrame::parse`] turns a staff text frame into a typed request or into the exact error
 //! message the contract promises; [`ServerFrame`] is every frame the server sends, serialised
@@ -14,7 +14,7 @@ use crate::model::{ConversationId, DeliveryStatus, Guest, Message, MessageId, Me
 /// Longest message content, in Unicode characters.
 pub const MAX_CONTENT_CHARS: usize = 4096;
 
-/// The error messages of CONTRACT §4.2, shared with REST where the texts are the same.
+/// The error messages of docs/api.md §5, shared with REST where the texts are the same.
 pub mod errors {
     /// The frame is not a JSON object.
     pub const INVALID_JSON: &str = "Invalid JSON format";
@@ -325,7 +325,7 @@ pub enum PresenceChange {
     UserDisconnected,
 }
 
-/// Every frame the server sends (CONTRACT §4.3).
+/// Every frame the server sends (docs/api.md §5).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {

@@ -1,6 +1,6 @@
 //! Request and response helpers shared by the HTTP handlers (webhook and REST).
 //!
-//! Every error answer is JSON (`{"error": "..."}` or the validation shape of CONTRACT §3), and
+//! Every error answer is JSON (`{"error": "..."}` or the validation shape of docs/api.md §4), and
 //! nothing internal ever reaches a client: internal failures are logged with the request id
 //! and answered with a fixed message.
 
@@ -10,7 +10,7 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-/// Largest JSON body accepted by the webhook and REST (CONTRACT §6).
+/// Largest JSON body accepted by the webhook and REST (docs/api.md §8).
 pub const MAX_JSON_BODY: usize = 256 * 1024;
 
 /// Validation details: field → messages.

@@ -1,4 +1,4 @@
-//! Media the system holds in the stack's bucket (CONTRACT §3.4): guest media fetched from the
+//! Media the system holds in the stack's bucket (docs/api.md §4): guest media fetched from the
 //! WhatsApp Graph API, staff uploads, and the stable `<REST base>/media/{key}` links that
 //! redirect to short-lived presigned URLs.
 

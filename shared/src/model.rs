@@ -1,4 +1,4 @@
-//! The domain of CONTRACT §1: hotels, staff, guests, stays, conversations, messages,
+//! The domain of docs/api.md §2: hotels, staff, guests, stays, conversations, messages,
 //! participants and socket connections.
 //!
 //! These structs are the *stored* shape (what [`crate::store`] writes to DynamoDB). What clients
@@ -100,7 +100,7 @@ macro_rules! wire_enum {
 }
 
 wire_enum!(
-    /// What a staff member is allowed to do (CONTRACT §2).
+    /// What a staff member is allowed to do (docs/api.md §3).
     UserType {
         /// Acts on the departments listed on the profile.
         DepartmentStaff => "department_staff",
@@ -316,7 +316,7 @@ impl Staff {
         matches!(self.user_type, UserType::Manager | UserType::HotelAdmin)
     }
 
-    /// The departments this staff member may act on at `hotel` (CONTRACT §2).
+    /// The departments this staff member may act on at `hotel` (docs/api.md §3).
     pub fn allowed_departments(&self, hotel: &Hotel) -> Vec<Department> {
         if !self.has_chat_role() {
             Vec::new()
@@ -340,7 +340,7 @@ pub struct Guest {
     pub id: GuestId,
     /// The guest's hotel.
     pub hotel_id: HotelId,
-    /// Canonical number (CONTRACT §1.2).
+    /// Canonical number (docs/api.md §2).
     pub whatsapp_number: String,
     /// Full name (may be empty).
     #[serde(default)]
@@ -356,7 +356,7 @@ pub struct Guest {
 }
 
 impl Guest {
-    /// The type a new conversation with this guest gets (CONTRACT §3.1).
+    /// The type a new conversation with this guest gets (docs/api.md §6).
     pub fn new_conversation_type(&self) -> ConversationType {
         match self.status {
             GuestStatus::PendingCheckin => ConversationType::Checkin,

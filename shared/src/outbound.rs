@@ -1,4 +1,4 @@
-//! Staff messages on their way to WhatsApp (CONTRACT §5).
+//! Staff messages on their way to WhatsApp (docs/api.md §7).
 //!
 //! `$default` and REST send put an [`OutboundJob`] on the outbound queue after storing the
 //! message. The `outbound-sender` function consumes it: it calls the WhatsApp Cloud API, stores
@@ -279,7 +279,7 @@ pub fn payload(to: &str, message: &Message) -> Value {
     }
 }
 
-/// The interactive message with the one `Continue` reply button (CONTRACT §4.2).
+/// The interactive message with the one `Continue` reply button (docs/api.md §5).
 pub fn reopen_button(to: &str, conversation: ConversationId, question: &str) -> Value {
     let mut body = envelope(to);
     body["type"] = json!("interactive");

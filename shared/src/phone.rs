@@ -1,4 +1,4 @@
-//! WhatsApp number normalisation (CONTRACT §1.2).
+//! WhatsApp number normalisation (docs/api.md §2).
 //!
 //! Guests are found by their WhatsApp number, and the same number reaches the system in many
 //! spellings: typed by staff (`(123) 456-7890`), sent by a bridge (`+1 123 456 7890`), or as
@@ -18,7 +18,7 @@ use serde::{Serialize, Serializer};
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct WhatsAppNumber(String);
 
-/// The input is not a WhatsApp number (the 400 message of CONTRACT §1.2).
+/// The input is not a WhatsApp number (the 400 message of docs/api.md §2).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("Invalid WhatsApp number format")]
 pub struct InvalidNumber;
@@ -47,7 +47,7 @@ impl Serialize for WhatsAppNumber {
     }
 }
 
-/// Normalises `input` to the canonical form (CONTRACT §1.2).
+/// Normalises `input` to the canonical form (docs/api.md §2).
 ///
 /// Spaces (any Unicode whitespace, so also the non-breaking spaces that copy-paste brings),
 /// dashes, dots and parentheses are dropped; a leading `00` becomes `+`; with a leading `+` the

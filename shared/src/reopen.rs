@@ -1,4 +1,4 @@
-//! Reopening a quiet conversation with a WhatsApp reply button (CONTRACT §3.1 and §4.2).
+//! Reopening a quiet conversation with a WhatsApp reply button (docs/api.md §6, §5).
 //!
 //! The dashboard shows "Conversation expired [Reopen]" on a conversation that has been quiet for
 //! a while. Its `reopen-temporary` frame asks the guest, with an interactive WhatsApp message

@@ -1,4 +1,4 @@
-//! REST objects (CONTRACT §3.2): the Conversation and Message JSON the dashboard reads.
+//! REST objects (docs/api.md §4): the Conversation and Message JSON the dashboard reads.
 //!
 //! They are built from stored entities plus what the caller's request adds (`time_ago` needs
 //! "now", `guest_info` needs the guest and their active stay, `last_message` needs a read).

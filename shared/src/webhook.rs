@@ -1,4 +1,4 @@
-//! The guest webhook (CONTRACT §3.1): how guest messages enter the system, behind a Lambda
+//! The guest webhook (docs/api.md §6): how guest messages enter the system, behind a Lambda
 //! Function URL.
 //!
 //! Two formats share the URL: the *simple* JSON (or form-encoded) body of the WhatsApp bridge,
@@ -130,7 +130,7 @@ struct SimpleMessage {
     hotel_id: Option<String>,
 }
 
-/// Validates every field of the simple format, collecting all problems (CONTRACT §3.1).
+/// Validates every field of the simple format, collecting all problems (docs/api.md §6).
 fn validate_simple(app: &App, body: &Map<String, Value>) -> Result<SimpleMessage, HttpError> {
     let mut details: Details = BTreeMap::new();
     let mut fail = |field: &str, message: String| details.entry(field.to_owned()).or_default().push(message);
@@ -491,7 +491,7 @@ fn reopen_reply(message: &Value) -> Option<ConversationId> {
     reopen::parse_button_id(id)
 }
 
-/// The guest pressed `Continue` (CONTRACT §3.1): when the conversation is theirs and still
+/// The guest pressed `Continue` (docs/api.md §6): when the conversation is theirs and still
 /// active, "<first name> has reopened the conversation" is stored there as their message
 /// (idempotent on the wamid), pushed like any guest message, and the guest is told they are
 /// connected. `Ok(false)` when the button names a conversation that is not the guest's active

@@ -1,4 +1,4 @@
-//! The WebSocket API: `$connect`, `$default` and `$disconnect` (CONTRACT §4).
+//! The WebSocket API: `$connect`, `$default` and `$disconnect` (docs/api.md §5).
 //!
 //! `$connect` authenticates and stores the connection record (nothing is stored on refusal);
 //! `$default` runs staff frames and answers through the Management API (API Gateway route

@@ -1,4 +1,4 @@
-//! The REST API end to end (CONTRACT §2, §3.2–3.4): every endpoint through the gateway's HTTP
+//! The REST API end to end (docs/api.md §3, §4): every endpoint through the gateway's HTTP
 //! API, answers checked field by field, pushes checked on real sockets.
 
 use lobbybee_e2e::client::{Answer, Socket, http, rest, send, simple_webhook};

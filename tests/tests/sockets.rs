@@ -1,4 +1,4 @@
-//! The WebSocket API end to end (CONTRACT §2, §4): real sockets through the local gateway,
+//! The WebSocket API end to end (docs/api.md §3, §5): real sockets through the local gateway,
 //! the real handlers, MiniStack.
 
 use lobbybee_e2e::client::{Socket, simple_webhook};

@@ -1,4 +1,4 @@
-//! The guest webhook end to end (CONTRACT §3.1): signed simple and Meta bodies through the
+//! The guest webhook end to end (docs/api.md §6): signed simple and Meta bodies through the
 //! gateway's Function URL, stored in DynamoDB, pushed to staff sockets.
 
 use lobbybee::auth::signature;

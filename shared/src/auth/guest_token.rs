@@ -1,4 +1,4 @@
-//! Guest socket tokens (CONTRACT §2, §3.3).
+//! Guest socket tokens (docs/api.md §3, §4).
 //!
 //! Guests do not log in, yet a guest socket must not be openable by anyone who knows a WhatsApp
 //! number. So each stay gets a token, `{stay_id}.{guest_id}.{signature}`, where the signature is

@@ -1,4 +1,4 @@
-//! Staff JWT verification (CONTRACT §2).
+//! Staff JWT verification (docs/api.md §3).
 //!
 //! Staff authenticate with the access tokens the hotel CRM already issues: HS256 with a shared
 //! secret, claims `user_id`, `token_type: "access"`, `exp`, `iat`, `jti`. A stack may instead

@@ -29,7 +29,7 @@ impl StaffPrincipal {
     }
 }
 
-/// Why a staff credential was refused. Each maps to the exact answer of CONTRACT §2.
+/// Why a staff credential was refused. Each maps to the exact answer of docs/api.md §3
 #[derive(Debug, thiserror::Error)]
 pub enum StaffAuthError {
     /// No token at all.

@@ -1,4 +1,4 @@
-//! Webhook signatures (CONTRACT §2): `sha256=<lowercase hex of HMAC-SHA256(secret, raw body)>`.
+//! Webhook signatures (docs/api.md §3): `sha256=<lowercase hex of HMAC-SHA256(secret, raw body)>`.
 //!
 //! Meta signs its webhook POSTs this way in `X-Hub-Signature-256` with the app secret, and the
 //! simple guest-webhook format uses `X-Signature-256` the same way with the webhook secret. The

@@ -1,4 +1,4 @@
-//! Provisioning (CONTRACT §3.3): what the hotel CRM calls when hotels, staff, guests and stays
+//! Provisioning (docs/api.md §4): what the hotel CRM calls when hotels, staff, guests and stays
 //! change. Authorised by the stack's API key (`X-Api-Key`) or by a `hotel_admin` JWT for its
 //! own hotel.
 

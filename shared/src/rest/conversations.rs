@@ -1,4 +1,4 @@
-//! Conversation and message endpoints for staff (CONTRACT §3.2).
+//! Conversation and message endpoints for staff (docs/api.md §4).
 
 use lambda_http::http::HeaderValue;
 use lambda_http::{Body, Request, Response};

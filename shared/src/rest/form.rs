@@ -96,7 +96,7 @@ impl<'a> Form<'a> {
         }
     }
 
-    /// A department name (CONTRACT §1.1).
+    /// A department name (docs/api.md §2).
     pub fn department(&mut self, key: &str, required: bool) -> Option<Department> {
         let raw = self.text(key, required)?;
         match Department::parse(&raw) {

@@ -1,4 +1,4 @@
-//! Media endpoints (CONTRACT §3.4): direct upload (≤ 4 MiB, multipart), presigned upload URLs
+//! Media endpoints (docs/api.md §4): direct upload (≤ 4 MiB, multipart), presigned upload URLs
 //! for larger files (≤ 16 MB), and the stable `/media/{key}` links that redirect to a fresh
 //! presigned GET for staff who may see the conversation.
 //!

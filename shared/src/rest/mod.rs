@@ -1,4 +1,4 @@
-//! The REST API (CONTRACT §3.2–3.4), one Lambda behind the HTTP API (payload v2).
+//! The REST API (docs/api.md §4), one Lambda behind the HTTP API (payload v2).
 //!
 //! [`handle`] answers CORS preflights, routes by method and path (with or without the trailing
 //! slash, with or without the `/api/chat` prefix), authenticates, and turns every error into
@@ -137,7 +137,7 @@ pub async fn staff(app: &App, request: &Request) -> Result<StaffPrincipal, HttpE
     Ok(principal)
 }
 
-/// The exact 401 bodies of CONTRACT §2.
+/// The exact 401 bodies of docs/api.md §3
 pub fn auth_error(err: StaffAuthError) -> HttpError {
     match err {
         StaffAuthError::Missing => {

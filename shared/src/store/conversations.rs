@@ -24,7 +24,7 @@ use crate::model::{
     MessageType, SenderType, StaffId,
 };
 
-/// Longest `last_message_preview` (CONTRACT §1).
+/// Longest `last_message_preview` (docs/api.md §2).
 const PREVIEW_CHARS: usize = 255;
 
 /// Upper bound of message sort keys (ids never exceed 2^53, 16 digits).

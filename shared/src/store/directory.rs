@@ -1,6 +1,6 @@
 //! Hotels, staff, guests and stays: what the hotel CRM provisions.
 //!
-//! Writes are "create or replace" (CONTRACT §3.3) and keep their pointer items (number → guest,
+//! Writes are "create or replace" (docs/api.md §4) and keep their pointer items (number → guest,
 //! WhatsApp phone number id → hotel, stay id → stay) in the same transaction as the entity.
 
 use super::codec::{self, Keys};
