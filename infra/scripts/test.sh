@@ -21,8 +21,14 @@ lb_log "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 lb_log "cargo test (unit, store, end-to-end) against $AWS_ENDPOINT_URL"
+export LOBBYBEE_CALLS_DIR="$LB_STATE/aws-calls" # every AWS call of every function, for the IAM check
+rm -rf "$LOBBYBEE_CALLS_DIR"
 LOBBYBEE_METRICS=off cargo test --workspace --no-fail-fast --quiet 2>&1 | tee "$LB_STATE/test.log"
 status=${PIPESTATUS[0]}
+
+lb_log "permissions: every AWS call of each function is allowed by its role in template.yaml, every grant is used"
+cargo run --quiet -p lobbybee-e2e --bin permissions 2>&1 | tee -a "$LB_STATE/test.log"
+[ "${PIPESTATUS[0]}" = 0 ] || status=1
 
 lb_log "deployment smoke test: template.yaml on the emulator's CloudFormation"
 LB_SMOKE_NESTED=1 "$LB_ROOT/infra/scripts/smoke.sh" 2>&1 | tee -a "$LB_STATE/test.log"

@@ -5,6 +5,9 @@ use std::sync::Arc;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 
+use aws_sdk_dynamodb::config::SharedInterceptor;
+
+use crate::calls::{CallLog, Service};
 use crate::config::{Config, ConfigError, Need};
 use crate::delivery::Delivery;
 use crate::store::Store;
@@ -44,16 +47,31 @@ impl App {
 
     /// Builds the clients from an already loaded SDK configuration.
     pub fn new(config: Config, sdk: &SdkConfig) -> App {
-        let store = Store::new(aws_sdk_dynamodb::Client::new(sdk), config.table_name.clone())
+        App::build(config, sdk, None)
+    }
+
+    /// Like [`App::new`], with every AWS call recorded into `log` (the permissions check of the
+    /// end-to-end suite; see [`crate::calls`]).
+    pub fn recording(config: Config, sdk: &SdkConfig, log: &Arc<CallLog>) -> App {
+        App::build(config, sdk, Some(log))
+    }
+
+    fn build(config: Config, sdk: &SdkConfig, log: Option<&Arc<CallLog>>) -> App {
+        let recorder = |service| log.map(|log| SharedInterceptor::new(log.interceptor(service)));
+        let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(sdk);
+        dynamodb.set_interceptors(recorder(Service::DynamoDb));
+        let store = Store::new(aws_sdk_dynamodb::Client::from_conf(dynamodb.build()), config.table_name.clone())
             .with_retention_days(config.message_retention_days);
-        let sqs = aws_sdk_sqs::Client::new(sdk);
+        let mut sqs = aws_sdk_sqs::config::Builder::from(sdk);
+        sqs.set_interceptors(recorder(Service::Sqs));
+        let sqs = aws_sdk_sqs::Client::from_conf(sqs.build());
         // Emulators serve buckets path-style only; on AWS virtual-host style is the default.
-        let s3_config = aws_sdk_s3::config::Builder::from(sdk)
-            .force_path_style(std::env::var_os("AWS_ENDPOINT_URL").is_some())
-            .build();
-        let s3 = aws_sdk_s3::Client::from_conf(s3_config);
+        let mut s3 =
+            aws_sdk_s3::config::Builder::from(sdk).force_path_style(std::env::var_os("AWS_ENDPOINT_URL").is_some());
+        s3.set_interceptors(recorder(Service::S3));
+        let s3 = aws_sdk_s3::Client::from_conf(s3.build());
         let config = Arc::new(config);
-        let delivery = Delivery::new(sdk, config.clone(), store.clone(), sqs.clone());
+        let delivery = Delivery::new(sdk, config.clone(), store.clone(), sqs.clone(), recorder(Service::Management));
         let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().unwrap_or_default();
         App { config, store, delivery, sqs, s3, http }
     }

@@ -14,6 +14,7 @@ use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_apigatewaymanagement::Client as ManagementClient;
+use aws_sdk_apigatewaymanagement::config::SharedInterceptor;
 use aws_sdk_apigatewaymanagement::error::DisplayErrorContext;
 use aws_sdk_apigatewaymanagement::operation::post_to_connection::PostToConnectionError;
 use aws_sdk_apigatewaymanagement::primitives::Blob;
@@ -72,14 +73,21 @@ struct Inner {
     store: Store,
     sqs: aws_sdk_sqs::Client,
     clients: Mutex<HashMap<String, ManagementClient>>,
+    recorder: Option<SharedInterceptor>,
 }
 
 impl Delivery {
-    /// Builds the delivery service; management clients are created lazily per endpoint.
-    pub fn new(sdk: &SdkConfig, config: Arc<Config>, store: Store, sqs: aws_sdk_sqs::Client) -> Self {
-        Delivery {
-            inner: Arc::new(Inner { sdk: sdk.clone(), config, store, sqs, clients: Mutex::new(HashMap::new()) }),
-        }
+    /// Builds the delivery service; management clients are created lazily per endpoint (with
+    /// `recorder` on each, when given).
+    pub fn new(
+        sdk: &SdkConfig,
+        config: Arc<Config>,
+        store: Store,
+        sqs: aws_sdk_sqs::Client,
+        recorder: Option<SharedInterceptor>,
+    ) -> Self {
+        let clients = Mutex::new(HashMap::new());
+        Delivery { inner: Arc::new(Inner { sdk: sdk.clone(), config, store, sqs, clients, recorder }) }
     }
 
     /// The management endpoint: `WS_ENDPOINT` when configured, else derived from the socket
@@ -107,11 +115,11 @@ impl Delivery {
         clients
             .entry(endpoint.to_owned())
             .or_insert_with(|| {
-                let config = aws_sdk_apigatewaymanagement::config::Builder::from(&self.inner.sdk)
+                let mut config = aws_sdk_apigatewaymanagement::config::Builder::from(&self.inner.sdk)
                     .endpoint_url(endpoint)
-                    .retry_config(RetryConfig::standard().with_max_attempts(3))
-                    .build();
-                ManagementClient::from_conf(config)
+                    .retry_config(RetryConfig::standard().with_max_attempts(3));
+                config.set_interceptors(self.inner.recorder.clone());
+                ManagementClient::from_conf(config.build())
             })
             .clone()
     }

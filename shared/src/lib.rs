@@ -14,6 +14,7 @@
 
 pub mod app;
 pub mod auth;
+pub mod calls;
 pub mod chat;
 pub mod clock;
 pub mod config;

@@ -15,15 +15,17 @@ pub mod asyncapi;
 pub mod client;
 pub mod fixtures;
 pub mod openapi;
+pub mod permissions;
 pub mod schema;
 
 use std::future::Future;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use lobbybee::app::App;
+use lobbybee::calls::CallLog;
 use lobbybee::config::Config;
 use lobbybee_local::bootstrap::{LocalResources, bootstrap};
 use lobbybee_local::gateway::{self, Gateway, GatewayOptions};
@@ -39,11 +41,19 @@ fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-/// Runs a test body on the shared runtime (with an overall timeout of 120 s).
+/// Runs a test body on the shared runtime (with an overall timeout of 120 s), then saves the
+/// AWS calls the functions made so far (for the permissions check).
 pub fn run<F: Future<Output = ()> + Send>(body: F) {
     runtime().block_on(async {
         tokio::time::timeout(Duration::from_secs(120), body).await.expect("test timed out after 120 s");
     });
+    permissions::save(&tenant(), &calls().calls());
+}
+
+/// The AWS calls of this binary's stack.
+fn calls() -> &'static Arc<CallLog> {
+    static CALLS: OnceLock<Arc<CallLog>> = OnceLock::new();
+    CALLS.get_or_init(Arc::default)
 }
 
 /// The running stack.
@@ -88,7 +98,7 @@ pub async fn stack() -> &'static Stack {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind gateway");
             let port = listener.local_addr().expect("addr").port();
             let config = test_config(&resources, port);
-            let app = App::new(config, &sdk);
+            let app = App::recording(config, &sdk, calls());
             let options = GatewayOptions::like_aws(&resources);
             let gateway = gateway::start(app.clone(), listener, options).await.expect("start gateway");
             Stack { app, resources, gateway }
@@ -138,7 +148,7 @@ pub async fn gateway_with(configure: impl FnOnce(&mut Config)) -> Gateway {
     let mut config = test_config(&stack.resources, port);
     configure(&mut config);
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
-    let app = App::new(config, &sdk);
+    let app = App::recording(config, &sdk, calls());
     gateway::start(app, listener, GatewayOptions::default()).await.expect("start gateway")
 }
 

@@ -1,9 +1,16 @@
 //! The WebSocket API end to end (docs/api.md §3, §5): real sockets through the local gateway,
 //! the real handlers, MiniStack.
 
+use aws_lambda_events::event::sqs::SqsEvent;
+use lobbybee::calls::FUNCTION;
+use lobbybee::department::Department;
+use lobbybee::model::{Connection, DeliveryStatus, MessageType, SenderType};
+use lobbybee::outbound::{OutboundJob, OutboundKind};
+use lobbybee::store::{AppendOutcome, NewMessage};
 use lobbybee_e2e::client::{Socket, simple_webhook};
 use lobbybee_e2e::fixtures::{TestHotel, token_for};
 use lobbybee_e2e::{Stack, run, stack, unique};
+use lobbybee_local::gateway::events;
 use serde_json::{Value, json};
 
 /// A guest message through the signed webhook; returns (conversation id, message id).
@@ -12,6 +19,37 @@ async fn guest_says(stack: &Stack, number: &str, text: &str, department: &str) -
         simple_webhook(stack, &json!({"whatsapp_number": number, "message": text, "department": department})).await;
     assert_eq!(answer.status, 201, "{}", answer.text);
     (answer.body["conversation_id"].as_u64().unwrap(), answer.body["message_id"].as_u64().unwrap())
+}
+
+/// A stored Reception staff connection whose socket is gone (API Gateway answers 410 for it).
+async fn ghost(stack: &Stack, hotel: &TestHotel) -> Connection {
+    let now = lobbybee::clock::now();
+    let ghost = Connection {
+        connection_id: format!("ghost{}", unique()),
+        kind: lobbybee::model::ConnectionKind::Staff,
+        hotel_id: hotel.id.clone(),
+        staff_id: Some(hotel.reception2.user_id.clone()),
+        guest_id: None,
+        user_name: "Ghost".into(),
+        departments: vec![Department::Reception],
+        subscriptions: vec![],
+        connected_at: now,
+        expires_at: now.timestamp() + 3600,
+    };
+    stack.app.store.put_connection(&ghost).await.unwrap();
+    ghost
+}
+
+/// The `SqsEvent` the event source mapping would hand a consumer for one message `body`.
+fn sqs_event(queue_url: &str, body: String) -> SqsEvent {
+    let message = aws_sdk_sqs::types::Message::builder()
+        .message_id(format!("m{}", unique()))
+        .receipt_handle("receipt")
+        .body(body)
+        .attributes(aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount, "1")
+        .build();
+    let event = events::sqs_event(queue_url, "us-east-1", &[message]);
+    serde_json::from_value(event).unwrap()
 }
 
 #[test]
@@ -297,27 +335,13 @@ fn a_dead_connection_is_deleted_on_the_first_push_that_gets_410() {
         let stack = stack().await;
         let hotel = TestHotel::create(stack).await;
         let (conversation, _) = guest_says(stack, &hotel.guest.number, "hello", "Reception").await;
-        let now = lobbybee::clock::now();
-        let ghost = lobbybee::model::Connection {
-            connection_id: format!("ghost{}", unique()),
-            kind: lobbybee::model::ConnectionKind::Staff,
-            hotel_id: hotel.id.clone(),
-            staff_id: Some(hotel.reception2.user_id.clone()),
-            guest_id: None,
-            user_name: "Ghost".into(),
-            departments: vec![lobbybee::department::Department::Reception],
-            subscriptions: vec![],
-            connected_at: now,
-            expires_at: now.timestamp() + 3600,
-        };
-        stack.app.store.put_connection(&ghost).await.unwrap();
+        let ghost = ghost(stack, &hotel).await;
         let mut sender = Socket::staff(stack, &hotel.reception.token, None).await;
         sender.send(json!({"type": "text", "conversation_id": conversation, "content": "anyone?"})).await;
         sender.expect("acknowledgment").await;
         sender.barrier().await; // the text frame's fan-out has finished
         assert!(stack.app.store.get_connection(&ghost.connection_id).await.unwrap().is_none());
-        let listeners =
-            stack.app.store.listeners(&hotel.id, lobbybee::department::Department::Reception).await.unwrap();
+        let listeners = stack.app.store.listeners(&hotel.id, Department::Reception).await.unwrap();
         assert!(listeners.iter().all(|l| l.connection_id != ghost.connection_id));
     });
 }
@@ -462,6 +486,60 @@ fn a_message_whatsapp_refuses_is_marked_failed_and_staff_are_told() {
         let stored = store.get_message(conversation, message_id).await.unwrap().unwrap();
         assert_eq!(stored.delivery_status, Some(lobbybee::model::DeliveryStatus::Failed));
         assert!(stored.provider_message_id.is_none());
+    });
+}
+
+#[test]
+fn the_queue_consumers_delete_the_dead_sockets_they_meet() {
+    run(async {
+        let stack = stack().await;
+        let hotel = TestHotel::create(stack).await;
+        let (conversation, _) = guest_says(stack, &hotel.guest.number, "hello", "Reception").await;
+        let store = &stack.app.store;
+
+        // outbound-sender: the `sent` status of a queued reply is pushed to a dead socket.
+        let dead = ghost(stack, &hotel).await;
+        let reply = NewMessage {
+            sender_type: SenderType::Staff,
+            sender_id: Some(hotel.reception.user_id.clone()),
+            sender_name: hotel.reception.name.clone(),
+            message_type: MessageType::Text,
+            content: "On our way".into(),
+            media_url: None,
+            media_filename: None,
+            delivery_status: Some(DeliveryStatus::Queued),
+            provider_message_id: None,
+        };
+        let AppendOutcome::Stored(stored) =
+            store.add_message(conversation, reply, lobbybee::clock::now()).await.unwrap()
+        else {
+            panic!("stored once")
+        };
+        let job = OutboundJob {
+            conversation_id: conversation,
+            message_id: Some(stored.message.id),
+            kind: OutboundKind::Message,
+        };
+        let event = sqs_event(&stack.resources.outbound_queue_url, serde_json::to_string(&job).unwrap());
+        let answer = FUNCTION.scope("outbound-sender", lobbybee::outbound::handle_batch(&stack.app, event)).await;
+        assert!(answer.batch_item_failures.is_empty());
+        assert_eq!(
+            store.get_message(conversation, stored.message.id).await.unwrap().unwrap().delivery_status,
+            Some(DeliveryStatus::Sent)
+        );
+        assert!(store.get_connection(&dead.connection_id).await.unwrap().is_none(), "outbound-sender removed it");
+
+        // push-retry: a retried push finds its socket gone.
+        let dead = ghost(stack, &hotel).await;
+        let job = lobbybee::delivery::RetryJob {
+            endpoint: stack.app.config.ws_endpoint.clone().unwrap(),
+            connection_id: dead.connection_id.clone(),
+            frame: json!({"type": "pong"}).to_string(),
+        };
+        let event = sqs_event(&stack.resources.push_retry_queue_url, serde_json::to_string(&job).unwrap());
+        let answer = FUNCTION.scope("push-retry", stack.app.delivery.retry_batch(event)).await;
+        assert!(answer.batch_item_failures.is_empty(), "410 is final, not retried");
+        assert!(store.get_connection(&dead.connection_id).await.unwrap().is_none(), "push-retry removed it");
     });
 }
 

@@ -273,9 +273,11 @@ async fn until_stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopped| *stopped).await;
 }
 
-/// Runs a handler; a panic is logged and reported as `None`, as Lambda reports a crashed
-/// invocation instead of taking the gateway down.
+/// Runs the handler of `function` (its crate name, as `template.yaml` builds it), with its AWS
+/// calls attributed to it ([`lobbybee::calls::FUNCTION`]); a panic is logged and reported as
+/// `None`, as Lambda reports a crashed invocation instead of taking the gateway down.
 async fn guarded<F: Future>(function: &'static str, handler: F) -> Option<F::Output> {
+    let handler = lobbybee::calls::FUNCTION.scope(function, handler);
     match std::panic::AssertUnwindSafe(handler).catch_unwind().await {
         Ok(output) => Some(output),
         Err(_) => {

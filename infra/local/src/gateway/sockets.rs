@@ -151,7 +151,7 @@ pub(super) async fn upgrade(st: St, peer: SocketAddr, request: Request, params: 
     else {
         return internal_error();
     };
-    let Some(answer) = guarded("$connect", lobbybee::ws::connect(&st.app, event)).await else {
+    let Some(answer) = guarded("ws-connect", lobbybee::ws::connect(&st.app, event)).await else {
         return internal_error();
     };
     let status = u16::try_from(answer.status_code)
@@ -277,7 +277,7 @@ async fn on_frame(st: &St, socket: &SocketInfo, text: &str) {
     else {
         return;
     };
-    if let Some(answer) = guarded("$default", lobbybee::ws::message(&st.app, event)).await {
+    if let Some(answer) = guarded("ws-default", lobbybee::ws::message(&st.app, event)).await {
         tracing::debug!(connection_id = %socket.connection_id, status = answer.status_code, "frame");
         if answer.status_code >= 500 {
             tracing::warn!(connection_id = %socket.connection_id, status = answer.status_code, "$default failed");
@@ -292,7 +292,7 @@ async fn finish(st: &St, socket: &SocketInfo, code: u16, reason: &str) {
     tracing::info!(connection_id = %socket.connection_id, code, reason, "socket disconnected");
     let event = events::disconnect_event(socket, code, reason, Utc::now());
     if let Some(event) = parse_event::<ApiGatewayWebsocketProxyRequest>(&event) {
-        guarded("$disconnect", lobbybee::ws::disconnect(&st.app, event)).await;
+        guarded("ws-disconnect", lobbybee::ws::disconnect(&st.app, event)).await;
     }
     // 1005 and 1006 describe the absence of a close frame; they cannot be sent in one.
     let code = if matches!(code, 1005 | 1006) { 1000 } else { code };
