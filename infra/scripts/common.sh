@@ -60,8 +60,10 @@ lb_emulator_up() {
   lb_log "starting MiniStack on 127.0.0.1:$port"
   (
     cd "$LB_STATE" || exit 1
-    BIND_HOST=127.0.0.1 IOT_MTLS_ENABLED=0 GATEWAY_PORT="$port" PERSIST_STATE=0 LOG_LEVEL=WARNING \
-      setsid "$LB_VENV/bin/ministack" >"$LB_STATE/ministack.log" 2>&1 </dev/null &
+    # Started without AWS_ENDPOINT_URL in its environment, like an emulator started any other
+    # way: what it runs (the smoke deployment's functions) must be given the endpoint itself.
+    env -u AWS_ENDPOINT_URL BIND_HOST=127.0.0.1 IOT_MTLS_ENABLED=0 GATEWAY_PORT="$port" PERSIST_STATE=0 \
+      LOG_LEVEL=WARNING setsid "$LB_VENV/bin/ministack" >"$LB_STATE/ministack.log" 2>&1 </dev/null &
     echo $! >"$LB_STATE/ministack.pid"
   )
   LB_EMULATOR_STARTED=1

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test on a fresh machine: installs the emulator into .venv, starts it
-# (unless one already answers at AWS_ENDPOINT_URL), lints the SAM template, checks formatting and
-# clippy, runs the whole test suite against the emulator, deploys the template to the emulator's
+# (unless one already answers at AWS_ENDPOINT_URL), lints the SAM template and its expansion,
+# checks formatting and clippy, runs the whole test suite against the emulator, checks every AWS
+# call the functions made against their roles, deploys the template to the emulator's
 # CloudFormation and smoke-tests that deployment, and stops what it started, also on failure.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -13,6 +14,10 @@ lb_emulator_up
 lb_log "sam validate --lint template.yaml"
 lb_tools_venv
 SAM_CLI_TELEMETRY=0 "$LB_ROOT/.venv-tools/bin/sam" validate --lint --template "$LB_ROOT/template.yaml" --region "$AWS_REGION"
+
+lb_log "cfn-lint (informational checks on) on template.yaml as the SAM transform expands it"
+"$LB_ROOT/.venv-tools/bin/python" "$LB_ROOT/infra/lint/expand.py" "$LB_ROOT/template.yaml" >"$LB_STATE/expanded.json"
+"$LB_ROOT/.venv-tools/bin/cfn-lint" --include-checks I --regions "$AWS_REGION" -- "$LB_STATE/expanded.json"
 
 lb_log "cargo fmt --check"
 cargo fmt --all -- --check

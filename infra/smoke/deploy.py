@@ -5,8 +5,8 @@ Usage: deploy.py TEMPLATE BINARIES_DIR TENANT  (BINARIES_DIR holds one `<functio
 per crate of functions/, built for this machine). Prints the stack outputs as KEY=value lines.
 
 The local variant is generated here from the real template on every run (never kept by hand):
-  1. WebSocket: MiniStack rejects AWS::ApiGatewayV2::Deployment, so the deployment resource is
-     dropped and the stage auto-deploys.
+  1. WebSocket: the stage auto-deploys as in template.yaml (MiniStack rejects an explicit
+     AWS::ApiGatewayV2::Deployment, which the template no longer has).
   2. Functions: CodeUri points at a zip in the emulator's S3 (`bootstrap` built for this
      machine, so Architectures becomes x86_64 on x86 hosts); the cargo-lambda metadata goes.
   3. REST: SAM HttpApi events create an API without routes on MiniStack, so the REST function
@@ -15,6 +15,8 @@ The local variant is generated here from the real template on every run (never k
      http://127.0.0.1:4566/_aws/execute-api/{apiId}/{stage}, so WS_ENDPOINT points there.
   5. Alarms: MiniStack does not support metric-math alarms, so FunctionErrorsAlarm is dropped
      (the dead-letter alarms stay).
+  6. Endpoint: the functions get AWS_ENDPOINT_URL explicitly, so they call the emulator however
+     it was started (a deployed Lambda on AWS has no such variable and calls AWS itself).
 """
 
 import io
@@ -56,15 +58,12 @@ for short, long in [("!Ref", "Ref"), ("!Sub", "Fn::Sub"), ("!GetAtt", "Fn::GetAt
 
 def local_variant(template, bucket):
     resources = template["Resources"]
-    resources.pop("WebSocketDeployment", None)
     resources.pop("FunctionErrorsAlarm", None)
-    stage = resources["WebSocketStage"]["Properties"]
-    stage.pop("DeploymentId", None)
-    stage["AutoDeploy"] = True
     arch = "arm64" if platform.machine() in ("aarch64", "arm64") else "x86_64"
     template["Globals"]["Function"]["Architectures"] = [arch]
-    template["Globals"]["Function"]["Environment"]["Variables"]["WS_ENDPOINT"] = {
-        "Fn::Sub": ENDPOINT + "/_aws/execute-api/${WebSocketApi}/${Stage}"}
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    variables["WS_ENDPOINT"] = {"Fn::Sub": ENDPOINT + "/_aws/execute-api/${WebSocketApi}/${Stage}"}
+    variables["AWS_ENDPOINT_URL"] = ENDPOINT
     for name, resource in resources.items():
         if resource["Type"] != "AWS::Serverless::Function":
             continue

@@ -3,11 +3,12 @@
 //! `$default` and REST send put an [`OutboundJob`] on the outbound queue after storing the
 //! message. The `outbound-sender` function consumes it: it calls the WhatsApp Cloud API, stores
 //! the returned `wamid` and moves the message to `sent`. Temporary failures (429, 5xx, network)
-//! are returned as batch item failures so SQS retries them with its visibility-timeout backoff;
-//! on the last attempt (the queue's `maxReceiveCount`) the message is marked `failed` and staff
-//! are told, and SQS moves the job to the dead-letter queue.
+//! are returned as batch item failures, made visible again after an exponential backoff (30 s,
+//! 1 min, 2 min, …); on the last attempt (the queue's `maxReceiveCount`) the message is marked
+//! `failed` and staff are told, and SQS moves the job to the dead-letter queue.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -102,38 +103,104 @@ enum Attempt {
     Permanent(String),
 }
 
-/// The `outbound-sender` consumer.
+/// Conversations of one batch sent at the same time (each conversation's jobs stay in order).
+const BATCH_CONCURRENCY: usize = 10;
+
+/// Time after which a batch starts no new send: the rest go back to the queue for the next
+/// invocation, well inside the function's timeout (60 s in template.yaml), so a slow Cloud API
+/// never makes a whole batch time out and come back.
+const BATCH_BUDGET: std::time::Duration = std::time::Duration::from_secs(40);
+
+/// The `outbound-sender` consumer. Jobs of different conversations are sent concurrently; the
+/// jobs of one conversation one after another, in queue order, so a guest reads replies in the
+/// order staff wrote them.
 pub async fn handle_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
     let max_attempts =
         std::env::var("OUTBOUND_MAX_ATTEMPTS").ok().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_MAX_ATTEMPTS);
-    let mut failures = Vec::new();
+    let started = std::time::Instant::now();
+    let mut conversations: Vec<(ConversationId, Vec<(SqsMessage, OutboundJob)>)> = Vec::new();
     for record in event.records {
-        let id = record.message_id.clone().unwrap_or_default();
-        let attempt_number = receive_count(&record);
         let Some(job) = record.body.as_deref().and_then(|b| serde_json::from_str::<OutboundJob>(b).ok()) else {
-            tracing::warn!(message_id = %id, "dropping malformed outbound job");
+            tracing::warn!(message_id = record.message_id.as_deref(), "dropping malformed outbound job");
             continue;
         };
-        let outcome = send(app, &job).await;
-        let give_up = match &outcome {
-            Attempt::Done => false,
-            Attempt::Permanent(reason) => {
-                tracing::warn!(message_id = job.message_id, reason, "WhatsApp refused the message");
-                true
-            }
-            Attempt::Retry(reason) => {
-                tracing::warn!(message_id = job.message_id, attempt = attempt_number, reason, "WhatsApp send failed");
-                attempt_number >= max_attempts
-            }
-        };
-        if give_up {
-            mark(app, &job, DeliveryStatus::Failed, None).await;
-        }
-        if matches!(outcome, Attempt::Retry(_)) {
-            failures.push(id);
+        match conversations.iter_mut().find(|(c, _)| *c == job.conversation_id) {
+            Some((_, jobs)) => jobs.push((record, job)),
+            None => conversations.push((job.conversation_id, vec![(record, job)])),
         }
     }
+    let failures: Vec<String> = futures::stream::iter(conversations)
+        .map(|(_, jobs)| async move {
+            let mut failures = Vec::new();
+            for (record, job) in jobs {
+                let attempt_number = receive_count(&record);
+                let again = if started.elapsed() > BATCH_BUDGET {
+                    Some(BUDGET_RETRY) // not tried: soon back from the queue
+                } else if attempt(app, &job, attempt_number, max_attempts).await {
+                    None
+                } else {
+                    Some(backoff(attempt_number))
+                };
+                if let Some(delay) = again {
+                    retry_after(app, &record, delay).await;
+                    failures.push(record.message_id.unwrap_or_default());
+                }
+            }
+            failures
+        })
+        .buffer_unordered(BATCH_CONCURRENCY)
+        .concat()
+        .await;
     crate::lambda::sqs_batch_response(failures)
+}
+
+/// When a job left untried by [`BATCH_BUDGET`] comes back.
+const BUDGET_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Exponential backoff after a failed attempt: 30 s, 1 min, 2 min, 4 min, … at most 15 min.
+fn backoff(attempt_number: u32) -> std::time::Duration {
+    std::time::Duration::from_secs((30u64 << attempt_number.saturating_sub(1).min(5)).min(900))
+}
+
+/// Makes a returned job visible again after `delay` (instead of the queue's visibility
+/// timeout); if that fails, the queue's own timeout applies.
+async fn retry_after(app: &App, record: &SqsMessage, delay: std::time::Duration) {
+    let (Some(queue), Some(receipt)) = (app.config.outbound_queue_url.as_deref(), record.receipt_handle.as_deref())
+    else {
+        return;
+    };
+    let seconds = i32::try_from(delay.as_secs()).unwrap_or(900);
+    let changed = app
+        .sqs
+        .change_message_visibility()
+        .queue_url(queue)
+        .receipt_handle(receipt)
+        .visibility_timeout(seconds)
+        .send()
+        .await;
+    if let Err(e) = changed {
+        tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&e), "could not schedule the retry");
+    }
+}
+
+/// One try of one job; `false` when it must come back from the queue later.
+async fn attempt(app: &App, job: &OutboundJob, attempt_number: u32, max_attempts: u32) -> bool {
+    let outcome = send(app, job).await;
+    let give_up = match &outcome {
+        Attempt::Done => false,
+        Attempt::Permanent(reason) => {
+            tracing::warn!(message_id = job.message_id, reason, "WhatsApp refused the message");
+            true
+        }
+        Attempt::Retry(reason) => {
+            tracing::warn!(message_id = job.message_id, attempt = attempt_number, reason, "WhatsApp send failed");
+            attempt_number >= max_attempts
+        }
+    };
+    if give_up {
+        mark(app, job, DeliveryStatus::Failed, None).await;
+    }
+    !matches!(outcome, Attempt::Retry(_))
 }
 
 fn receive_count(record: &SqsMessage) -> u32 {
@@ -324,5 +391,33 @@ async fn mark(app: &App, job: &OutboundJob, status: DeliveryStatus, wamid: Optio
         }
         Ok(None) => {}
         Err(e) => tracing::error!(error = %e, "could not record delivery status"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_fifteen_minutes() {
+        let seconds: Vec<u64> = (1..=8).map(|n| backoff(n).as_secs()).collect();
+        assert_eq!(seconds, vec![30, 60, 120, 240, 480, 900, 900, 900]);
+        assert_eq!(backoff(0).as_secs(), 30);
+    }
+
+    #[test]
+    fn jobs_of_older_versions_still_read() {
+        let old: OutboundJob = serde_json::from_str(r#"{"conversation_id":3,"message_id":3000001}"#).unwrap();
+        assert_eq!(old, OutboundJob { conversation_id: 3, message_id: Some(3_000_001), kind: OutboundKind::Message });
+        let plain = serde_json::to_value(&old).unwrap();
+        assert_eq!(
+            plain,
+            serde_json::json!({"conversation_id": 3, "message_id": 3000001}),
+            "no kind for plain messages"
+        );
+        let notice = OutboundJob { conversation_id: 3, message_id: None, kind: OutboundKind::Notice("Hi".into()) };
+        let text = serde_json::to_string(&notice).unwrap();
+        assert_eq!(text, r#"{"conversation_id":3,"kind":{"notice":"Hi"}}"#);
+        assert_eq!(serde_json::from_str::<OutboundJob>(&text).unwrap(), notice);
     }
 }

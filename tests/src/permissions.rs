@@ -190,10 +190,20 @@ pub struct Report {
     pub failures: Vec<String>,
 }
 
+/// A grant (statement `grant` of `function`) that served a call, with the action and resource
+/// pattern that matched.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Use {
+    function: String,
+    grant: usize,
+    action: String,
+    resource: String,
+}
+
 /// Checks the calls against the template.
 pub fn check(template: &Template, calls: &[AwsCall]) -> Report {
     let mut report = Report::default();
-    let mut used: BTreeSet<(String, usize, String, String)> = BTreeSet::new();
+    let mut used: BTreeSet<Use> = BTreeSet::new();
     for call in calls {
         let resource = template.symbolic(call);
         let Some(grants) = template.grants.get(&call.function) else {
@@ -206,7 +216,12 @@ pub fn check(template: &Template, calls: &[AwsCall]) -> Report {
             let target = grant.resources.iter().find(|r| glob(r, &resource));
             if let (Some(action), Some(target)) = (action, target) {
                 allowed = true;
-                used.insert((call.function.clone(), i, action.clone(), target.clone()));
+                used.insert(Use {
+                    function: call.function.clone(),
+                    grant: i,
+                    action: action.clone(),
+                    resource: target.clone(),
+                });
             }
         }
         if allowed {
@@ -220,11 +235,10 @@ pub fn check(template: &Template, calls: &[AwsCall]) -> Report {
     // No dead grants: each action and each resource of a statement served some call.
     for (function, grants) in &template.grants {
         for (i, grant) in grants.iter().enumerate().filter(|(_, g)| !g.on_failure) {
-            let served = |f: &dyn Fn(&(String, usize, String, String)) -> bool| {
-                used.iter().any(|u| u.0 == *function && u.1 == i && f(u))
-            };
+            let served =
+                |f: &dyn Fn(&Use) -> bool| used.iter().any(|u| u.function == *function && u.grant == i && f(u));
             for action in &grant.actions {
-                if served(&|u| u.2 == *action) {
+                if served(&|u| u.action == *action) {
                     report.passed += 1;
                 } else {
                     report
@@ -233,7 +247,7 @@ pub fn check(template: &Template, calls: &[AwsCall]) -> Report {
                 }
             }
             for resource in &grant.resources {
-                if served(&|u| u.3 == *resource) {
+                if served(&|u| u.resource == *resource) {
                     report.passed += 1;
                 } else {
                     report

@@ -10,7 +10,7 @@ use lobbybee::store::{AppendOutcome, NewMessage};
 use lobbybee_e2e::client::{Socket, simple_webhook};
 use lobbybee_e2e::fixtures::{TestHotel, token_for};
 use lobbybee_e2e::{Stack, run, stack, unique};
-use lobbybee_local::gateway::events;
+use lobbybee_local::gateway::{events, fake_whatsapp};
 use serde_json::{Value, json};
 
 /// A guest message through the signed webhook; returns (conversation id, message id).
@@ -40,13 +40,50 @@ async fn ghost(stack: &Stack, hotel: &TestHotel) -> Connection {
     ghost
 }
 
-/// The `SqsEvent` the event source mapping would hand a consumer for one message `body`.
-fn sqs_event(queue_url: &str, body: String) -> SqsEvent {
+/// A guest of `hotel` with an active stay whose number starts with `prefix` (the fake WhatsApp
+/// API's refused or unavailable country codes); returns the number.
+async fn guest_numbered(stack: &Stack, hotel: &TestHotel, prefix: &str) -> String {
+    let store = &stack.app.store;
+    let id = unique();
+    let number = format!("+{prefix}{}", id % 1_000_000_000);
+    let mut guest = store.get_guest(hotel.guest.id).await.unwrap().unwrap();
+    guest.id = id;
+    guest.whatsapp_number = number.clone();
+    store.put_guest(&guest).await.unwrap();
+    let mut stay = store.get_stay(hotel.guest.stay_id).await.unwrap().unwrap();
+    stay.id = id;
+    stay.guest_id = id;
+    store.put_stay(&stay).await.unwrap();
+    number
+}
+
+/// A queued staff reply stored straight in `conversation`; returns its id.
+async fn queued_reply(stack: &Stack, hotel: &TestHotel, conversation: u64) -> u64 {
+    let reply = NewMessage {
+        sender_type: SenderType::Staff,
+        sender_id: Some(hotel.reception.user_id.clone()),
+        sender_name: hotel.reception.name.clone(),
+        message_type: MessageType::Text,
+        content: "On our way".into(),
+        media_url: None,
+        media_filename: None,
+        delivery_status: Some(DeliveryStatus::Queued),
+        provider_message_id: None,
+    };
+    match stack.app.store.add_message(conversation, reply, lobbybee::clock::now()).await.unwrap() {
+        AppendOutcome::Stored(stored) => stored.message.id,
+        AppendOutcome::Duplicate(_) => panic!("stored once"),
+    }
+}
+
+/// The `SqsEvent` the event source mapping would hand a consumer for one message `body`,
+/// received for the `receives`th time.
+fn sqs_event(queue_url: &str, body: String, receives: u32) -> SqsEvent {
     let message = aws_sdk_sqs::types::Message::builder()
         .message_id(format!("m{}", unique()))
         .receipt_handle("receipt")
         .body(body)
-        .attributes(aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount, "1")
+        .attributes(aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount, receives.to_string())
         .build();
     let event = events::sqs_event(queue_url, "us-east-1", &[message]);
     serde_json::from_value(event).unwrap()
@@ -463,18 +500,9 @@ fn a_message_whatsapp_refuses_is_marked_failed_and_staff_are_told() {
         let stack = stack().await;
         let hotel = TestHotel::create(stack).await;
         // A guest whose number WhatsApp does not know (the fake refuses this country code).
-        let store = &stack.app.store;
-        let id = unique();
-        let number = format!("+{}{}", lobbybee_local::gateway::fake_whatsapp::UNREACHABLE_PREFIX, id % 1_000_000_000);
-        let mut guest = store.get_guest(hotel.guest.id).await.unwrap().unwrap();
-        guest.id = id;
-        guest.whatsapp_number = number.clone();
-        store.put_guest(&guest).await.unwrap();
-        let mut stay = store.get_stay(hotel.guest.stay_id).await.unwrap().unwrap();
-        stay.id = id;
-        stay.guest_id = id;
-        store.put_stay(&stay).await.unwrap();
+        let number = guest_numbered(stack, &hotel, fake_whatsapp::UNREACHABLE_PREFIX).await;
         let (conversation, _) = guest_says(stack, &number, "Hello?", "Reception").await;
+        let store = &stack.app.store;
 
         let mut staff = Socket::staff(stack, &hotel.reception.token, None).await;
         staff.send(json!({"type": "text", "conversation_id": conversation, "content": "Hi!"})).await;
@@ -490,6 +518,36 @@ fn a_message_whatsapp_refuses_is_marked_failed_and_staff_are_told() {
 }
 
 #[test]
+fn while_whatsapp_is_down_a_reply_is_retried_and_fails_only_after_the_last_attempt() {
+    run(async {
+        let stack = stack().await;
+        let hotel = TestHotel::create(stack).await;
+        let number = guest_numbered(stack, &hotel, fake_whatsapp::UNAVAILABLE_PREFIX).await;
+        let (conversation, _) = guest_says(stack, &number, "Hello?", "Reception").await;
+        let reply = queued_reply(stack, &hotel, conversation).await;
+        let job = OutboundJob { conversation_id: conversation, message_id: Some(reply), kind: OutboundKind::Message };
+        let body = serde_json::to_string(&job).unwrap();
+        let status =
+            || async { stack.app.store.get_message(conversation, reply).await.unwrap().unwrap().delivery_status };
+        let mut staff = Socket::staff(stack, &hotel.reception.token, None).await;
+        staff.barrier().await;
+
+        for receives in 1..=4 {
+            let event = sqs_event(&stack.resources.outbound_queue_url, body.clone(), receives);
+            let answer = FUNCTION.scope("outbound-sender", lobbybee::outbound::handle_batch(&stack.app, event)).await;
+            assert_eq!(answer.batch_item_failures.len(), 1, "attempt {receives} goes back to the queue");
+            assert_eq!(status().await, Some(DeliveryStatus::Queued));
+        }
+        assert!(staff.barrier().await.is_empty(), "staff hear nothing while it is retried");
+        let last = sqs_event(&stack.resources.outbound_queue_url, body, 5);
+        let answer = FUNCTION.scope("outbound-sender", lobbybee::outbound::handle_batch(&stack.app, last)).await;
+        assert_eq!(answer.batch_item_failures.len(), 1, "SQS moves it to the dead-letter queue");
+        assert_eq!(status().await, Some(DeliveryStatus::Failed));
+        assert_eq!(staff.expect("delivery_status").await["data"]["status"], "failed");
+    });
+}
+
+#[test]
 fn the_queue_consumers_delete_the_dead_sockets_they_meet() {
     run(async {
         let stack = stack().await;
@@ -499,32 +557,13 @@ fn the_queue_consumers_delete_the_dead_sockets_they_meet() {
 
         // outbound-sender: the `sent` status of a queued reply is pushed to a dead socket.
         let dead = ghost(stack, &hotel).await;
-        let reply = NewMessage {
-            sender_type: SenderType::Staff,
-            sender_id: Some(hotel.reception.user_id.clone()),
-            sender_name: hotel.reception.name.clone(),
-            message_type: MessageType::Text,
-            content: "On our way".into(),
-            media_url: None,
-            media_filename: None,
-            delivery_status: Some(DeliveryStatus::Queued),
-            provider_message_id: None,
-        };
-        let AppendOutcome::Stored(stored) =
-            store.add_message(conversation, reply, lobbybee::clock::now()).await.unwrap()
-        else {
-            panic!("stored once")
-        };
-        let job = OutboundJob {
-            conversation_id: conversation,
-            message_id: Some(stored.message.id),
-            kind: OutboundKind::Message,
-        };
-        let event = sqs_event(&stack.resources.outbound_queue_url, serde_json::to_string(&job).unwrap());
+        let reply = queued_reply(stack, &hotel, conversation).await;
+        let job = OutboundJob { conversation_id: conversation, message_id: Some(reply), kind: OutboundKind::Message };
+        let event = sqs_event(&stack.resources.outbound_queue_url, serde_json::to_string(&job).unwrap(), 1);
         let answer = FUNCTION.scope("outbound-sender", lobbybee::outbound::handle_batch(&stack.app, event)).await;
         assert!(answer.batch_item_failures.is_empty());
         assert_eq!(
-            store.get_message(conversation, stored.message.id).await.unwrap().unwrap().delivery_status,
+            store.get_message(conversation, reply).await.unwrap().unwrap().delivery_status,
             Some(DeliveryStatus::Sent)
         );
         assert!(store.get_connection(&dead.connection_id).await.unwrap().is_none(), "outbound-sender removed it");
@@ -536,7 +575,7 @@ fn the_queue_consumers_delete_the_dead_sockets_they_meet() {
             connection_id: dead.connection_id.clone(),
             frame: json!({"type": "pong"}).to_string(),
         };
-        let event = sqs_event(&stack.resources.push_retry_queue_url, serde_json::to_string(&job).unwrap());
+        let event = sqs_event(&stack.resources.push_retry_queue_url, serde_json::to_string(&job).unwrap(), 1);
         let answer = FUNCTION.scope("push-retry", stack.app.delivery.retry_batch(event)).await;
         assert!(answer.batch_item_failures.is_empty(), "410 is final, not retried");
         assert!(store.get_connection(&dead.connection_id).await.unwrap().is_none(), "push-retry removed it");

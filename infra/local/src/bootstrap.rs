@@ -107,15 +107,31 @@ pub async fn bootstrap(sdk: &SdkConfig, template: &Path, tenant: &str) -> Result
                 serde_json::json!({ "deadLetterTargetArn": arn, "maxReceiveCount": max }).to_string(),
             );
         }
-        let url = sqs
-            .create_queue()
-            .queue_name(&name)
-            .set_attributes(Some(attributes.into_iter().collect()))
-            .send()
-            .await
-            .map_err(|e| err(&name, aws_sdk_sqs::error::DisplayErrorContext(&e)))?
-            .queue_url
-            .ok_or_else(|| BootstrapError(format!("{name}: no queue url")))?;
+        let attributes: std::collections::HashMap<_, _> = attributes.into_iter().collect();
+        let created = sqs.create_queue().queue_name(&name).set_attributes(Some(attributes.clone())).send().await;
+        let url = match created {
+            Ok(output) => output.queue_url.ok_or_else(|| BootstrapError(format!("{name}: no queue url")))?,
+            // The queue exists from an earlier run with other settings: bring it up to date, as
+            // a CloudFormation update would.
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_queue_name_exists()) => {
+                let url = sqs
+                    .get_queue_url()
+                    .queue_name(&name)
+                    .send()
+                    .await
+                    .map_err(|e| err(&name, aws_sdk_sqs::error::DisplayErrorContext(&e)))?
+                    .queue_url
+                    .ok_or_else(|| BootstrapError(format!("{name}: no queue url")))?;
+                sqs.set_queue_attributes()
+                    .queue_url(&url)
+                    .set_attributes(Some(attributes))
+                    .send()
+                    .await
+                    .map_err(|e| err(&name, aws_sdk_sqs::error::DisplayErrorContext(&e)))?;
+                url
+            }
+            Err(e) => return Err(err(&name, aws_sdk_sqs::error::DisplayErrorContext(&e))),
+        };
         let arn = sqs
             .get_queue_attributes()
             .queue_url(&url)

@@ -20,6 +20,10 @@ use tokio::sync::watch;
 /// them the way the Cloud API refuses an unknown number, so the failure path can be exercised.
 pub const UNREACHABLE_PREFIX: &str = "999";
 
+/// Recipients under this (non-existent) country code meet a Cloud API that is down: `503`, so
+/// the retry path can be exercised.
+pub const UNAVAILABLE_PREFIX: &str = "998";
+
 /// How many accepted sends the fake keeps (oldest dropped first).
 const KEEP: usize = 1000;
 
@@ -104,6 +108,11 @@ async fn send(log: SentLog, phone_number_id: String, body: Bytes) -> Response {
     };
     if body["to"].as_str().is_some_and(|to| to.starts_with(UNREACHABLE_PREFIX)) {
         return cloud_error(131030, "Recipient phone number not in allowed list");
+    }
+    if body["to"].as_str().is_some_and(|to| to.starts_with(UNAVAILABLE_PREFIX)) {
+        let error = json!({ "error": { "message": "Service temporarily unavailable", "code": 2 } });
+        return (StatusCode::SERVICE_UNAVAILABLE, [("content-type", "application/json")], error.to_string())
+            .into_response();
     }
     let wamid = format!("wamid.LOCAL{}", uuid::Uuid::new_v4().simple());
     log.push(SentMessage { phone_number_id, wamid: wamid.clone(), body });
