@@ -47,7 +47,7 @@ pub fn run<F: Future<Output = ()> + Send>(body: F) {
     runtime().block_on(async {
         tokio::time::timeout(Duration::from_secs(120), body).await.expect("test timed out after 120 s");
     });
-    permissions::save(&tenant(), &calls().calls());
+    permissions::save(&binary(), &calls().calls());
 }
 
 /// The AWS calls of this binary's stack.
@@ -106,14 +106,19 @@ pub async fn stack() -> &'static Stack {
         .await
 }
 
-/// One tenant (table, queues, bucket) per test binary: a binary that exits while its poller
-/// long-polls a queue leaves the message it was handed invisible for the visibility timeout,
-/// which must not delay the next binary's messages.
-fn tenant() -> String {
+/// This test binary's name (`dashboard`, `sockets`, …).
+fn binary() -> String {
     let exe = std::env::current_exe().ok();
     let stem = exe.as_ref().and_then(|p| p.file_stem()).and_then(|s| s.to_str()).unwrap_or("suite");
     let name = stem.rsplit_once('-').map_or(stem, |(name, _hash)| name);
-    format!("e2e-{}", name.replace('_', "-"))
+    name.replace('_', "-")
+}
+
+/// One tenant (table, queues, bucket) per run of a test binary: a binary that exits while its
+/// poller long-polls a queue leaves the message it was handed invisible for the queue's
+/// visibility timeout (minutes), which must delay neither the next binary nor the next run.
+fn tenant() -> String {
+    format!("e2e-{}-{}", binary(), std::process::id())
 }
 
 /// The configuration the test stack runs with.

@@ -345,6 +345,11 @@ fn outside_the_window_reopen_uses_the_approved_template_or_says_why_not() {
             })
         );
 
+        // Its `sent` status is the last push to Reception here: a socket of the second gateway
+        // below is unknown to this gateway's Management API, which would answer 410 for it.
+        assert_eq!(rita.expect("message").await["data"]["content"], prompt("Reception"));
+        assert_eq!(rita.expect("delivery_status").await["data"]["status"], "sent");
+
         // Without a template there is nothing WhatsApp would accept: the sender is told, and
         // nothing is stored.
         let gateway = gateway_with(|config| config.reopen_template = None).await;

@@ -548,12 +548,23 @@ fn while_whatsapp_is_down_a_reply_is_retried_and_fails_only_after_the_last_attem
 }
 
 #[test]
-fn the_queue_consumers_delete_the_dead_sockets_they_meet() {
+fn every_function_that_pushes_deletes_the_dead_sockets_it_meets() {
     run(async {
         let stack = stack().await;
         let hotel = TestHotel::create(stack).await;
-        let (conversation, _) = guest_says(stack, &hotel.guest.number, "hello", "Reception").await;
         let store = &stack.app.store;
+        let gone = |dead: Connection| async move { store.get_connection(&dead.connection_id).await.unwrap().is_none() };
+
+        // guest-webhook: the guest's message is pushed to a dead socket before the 201.
+        let dead = ghost(stack, &hotel).await;
+        let (conversation, _) = guest_says(stack, &hotel.guest.number, "hello", "Reception").await;
+        assert!(gone(dead).await, "guest-webhook removed it");
+
+        // ws-connect: a colleague's `user_status` meets a dead socket before the handshake ends.
+        let dead = ghost(stack, &hotel).await;
+        let socket = Socket::staff(stack, &hotel.reception.token, None).await;
+        assert!(gone(dead).await, "ws-connect removed it");
+        socket.close().await;
 
         // outbound-sender: the `sent` status of a queued reply is pushed to a dead socket.
         let dead = ghost(stack, &hotel).await;
@@ -566,7 +577,7 @@ fn the_queue_consumers_delete_the_dead_sockets_they_meet() {
             store.get_message(conversation, reply).await.unwrap().unwrap().delivery_status,
             Some(DeliveryStatus::Sent)
         );
-        assert!(store.get_connection(&dead.connection_id).await.unwrap().is_none(), "outbound-sender removed it");
+        assert!(gone(dead).await, "outbound-sender removed it");
 
         // push-retry: a retried push finds its socket gone.
         let dead = ghost(stack, &hotel).await;
@@ -578,7 +589,7 @@ fn the_queue_consumers_delete_the_dead_sockets_they_meet() {
         let event = sqs_event(&stack.resources.push_retry_queue_url, serde_json::to_string(&job).unwrap(), 1);
         let answer = FUNCTION.scope("push-retry", stack.app.delivery.retry_batch(event)).await;
         assert!(answer.batch_item_failures.is_empty(), "410 is final, not retried");
-        assert!(store.get_connection(&dead.connection_id).await.unwrap().is_none(), "push-retry removed it");
+        assert!(gone(dead).await, "push-retry removed it");
     });
 }
 
