@@ -562,9 +562,9 @@ fn every_function_that_pushes_deletes_the_dead_sockets_it_meets() {
 
         // ws-connect: a colleague's `user_status` meets a dead socket before the handshake ends.
         let dead = ghost(stack, &hotel).await;
+        // (kept open to the end: its `$disconnect` would tell the next ghosts before their turn)
         let socket = Socket::staff(stack, &hotel.reception.token, None).await;
         assert!(gone(dead).await, "ws-connect removed it");
-        socket.close().await;
 
         // outbound-sender: the `sent` status of a queued reply is pushed to a dead socket.
         let dead = ghost(stack, &hotel).await;
@@ -590,6 +590,7 @@ fn every_function_that_pushes_deletes_the_dead_sockets_it_meets() {
         let answer = FUNCTION.scope("push-retry", stack.app.delivery.retry_batch(event)).await;
         assert!(answer.batch_item_failures.is_empty(), "410 is final, not retried");
         assert!(gone(dead).await, "push-retry removed it");
+        socket.close().await;
     });
 }
 
