@@ -109,19 +109,19 @@ impl Origin {
     }
 }
 
-/// Reads a conversation of the caller's hotel; other hotels' ids are "not found". With
-/// `subscribed` the caller's socket subscription grants access too.
+/// Reads a conversation of the caller's hotel that the caller may act on now: other hotels' ids
+/// are "not found", other departments "access denied". A socket's subscription never grants
+/// access: it only widens what the socket hears while the access lasts.
 pub async fn conversation_for(
     app: &App,
     principal: &StaffPrincipal,
     id: ConversationId,
-    subscribed: bool,
 ) -> Result<Conversation, ChatError> {
     let conversation = app.store.get_conversation(id).await?.ok_or(ChatError::NotFound)?;
     if conversation.hotel_id != principal.hotel.id {
         return Err(ChatError::NotFound);
     }
-    if !principal.may_act_on(conversation.department) && !subscribed {
+    if !principal.may_act_on(conversation.department) {
         return Err(ChatError::AccessDenied);
     }
     Ok(conversation)
@@ -221,12 +221,11 @@ pub async fn store_staff_message(
     app: &App,
     principal: &StaffPrincipal,
     conversation_id: ConversationId,
-    subscribed: bool,
     message_type: MessageType,
     content: String,
     media: Option<(String, Option<String>)>,
 ) -> Result<StaffSend, ChatError> {
-    let conversation = open_conversation_for(app, principal, conversation_id, subscribed).await?;
+    let conversation = open_conversation_for(app, principal, conversation_id).await?;
     let guest = guest_record(app, conversation.guest_id).await?;
     let now = crate::clock::now();
     let outside_window = !within_window(guest.guest.last_inbound_at, now);
@@ -263,9 +262,8 @@ async fn open_conversation_for(
     app: &App,
     principal: &StaffPrincipal,
     conversation_id: ConversationId,
-    subscribed: bool,
 ) -> Result<Conversation, ChatError> {
-    let conversation = conversation_for(app, principal, conversation_id, subscribed).await?;
+    let conversation = conversation_for(app, principal, conversation_id).await?;
     if conversation.status != ConversationStatus::Active {
         return Err(ChatError::Closed);
     }
@@ -298,9 +296,8 @@ pub async fn store_reopen_request(
     app: &App,
     principal: &StaffPrincipal,
     conversation_id: ConversationId,
-    subscribed: bool,
 ) -> Result<StaffSend, ChatError> {
-    let conversation = open_conversation_for(app, principal, conversation_id, subscribed).await?;
+    let conversation = open_conversation_for(app, principal, conversation_id).await?;
     if conversation.conversation_type != ConversationType::Service {
         return Err(ChatError::NotService);
     }
@@ -376,11 +373,10 @@ pub async fn typing(
     app: &App,
     principal: &StaffPrincipal,
     conversation_id: ConversationId,
-    subscribed: bool,
     is_typing: bool,
     origin: &Origin,
 ) -> Result<(), ChatError> {
-    let conversation = conversation_for(app, principal, conversation_id, subscribed).await?;
+    let conversation = conversation_for(app, principal, conversation_id).await?;
     let frame = ServerFrame::Typing {
         data: TypingData {
             conversation_id,
@@ -401,11 +397,10 @@ pub async fn mark_read(
     app: &App,
     principal: &StaffPrincipal,
     conversation_id: ConversationId,
-    subscribed: bool,
     only: Option<&[MessageId]>,
     origin: &Origin,
 ) -> Result<Vec<MessageId>, ChatError> {
-    let conversation = conversation_for(app, principal, conversation_id, subscribed).await?;
+    let conversation = conversation_for(app, principal, conversation_id).await?;
     let now = crate::clock::now();
     let marked = app.store.mark_read(conversation_id, only, now).await?;
     app.store.touch_participant(conversation_id, &principal.staff.user_id, true, now).await?;
@@ -432,10 +427,9 @@ pub async fn close(
     app: &App,
     principal: &StaffPrincipal,
     conversation_id: ConversationId,
-    subscribed: bool,
     origin: &Origin,
 ) -> Result<Conversation, ChatError> {
-    conversation_for(app, principal, conversation_id, subscribed).await?;
+    conversation_for(app, principal, conversation_id).await?;
     let (conversation, changed) = app.store.close_conversation(conversation_id, crate::clock::now()).await?;
     if changed {
         let frame = ServerFrame::CloseConversation { conversation_id };

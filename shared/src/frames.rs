@@ -9,10 +9,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::department::Department;
+use crate::limits;
 use crate::model::{ConversationId, DeliveryStatus, Guest, Message, MessageId, MessageType, SenderType, Stay};
 
 /// Longest message content, in Unicode characters.
-pub const MAX_CONTENT_CHARS: usize = 4096;
+pub const MAX_CONTENT_CHARS: usize = limits::CONTENT_CHARS;
 
 /// The error messages of docs/api.md §5, shared with REST where the texts are the same.
 pub mod errors {
@@ -134,10 +135,13 @@ impl ClientFrame {
                     .filter(|t| t.needs_media())
                     .ok_or(errors::INVALID_TYPE)?;
                 let caption = obj.get("caption").and_then(Value::as_str).unwrap_or("").trim().to_owned();
-                if caption.chars().count() > MAX_CONTENT_CHARS {
+                let filename = obj.get("filename").and_then(Value::as_str).map(str::to_owned);
+                let too_long = limits::over(&caption, limits::CAPTION_CHARS)
+                    || limits::over(&file_url, limits::URL_CHARS)
+                    || filename.as_deref().is_some_and(|f| limits::over(f, limits::NAME_CHARS));
+                if too_long {
                     return Err(errors::TOO_LONG);
                 }
-                let filename = obj.get("filename").and_then(Value::as_str).map(str::to_owned);
                 Ok(ClientFrame::Media { conversation_id, file_url, filename, file_type, caption })
             }
             "typing" => Ok(ClientFrame::Typing {
@@ -557,6 +561,16 @@ mod tests {
         for (input, expected) in cases {
             assert_eq!(ClientFrame::parse(input), Err(expected), "{input}");
         }
+        let media = |field: &str, len: usize| {
+            let mut frame =
+                json!({"type":"media","conversation_id":1,"file_url":"https://x/a.jpg","file_type":"image"});
+            frame[field] = json!("a".repeat(len));
+            frame.to_string()
+        };
+        assert_eq!(ClientFrame::parse(&media("caption", 1025)), Err(errors::TOO_LONG));
+        assert_eq!(ClientFrame::parse(&media("file_url", 2049)), Err(errors::TOO_LONG));
+        assert_eq!(ClientFrame::parse(&media("filename", 256)), Err(errors::TOO_LONG));
+        assert!(ClientFrame::parse(&media("caption", 1024)).is_ok());
         let long = format!(r#"{{"type":"text","conversation_id":1,"content":"{}"}}"#, "é".repeat(4097));
         assert_eq!(ClientFrame::parse(&long), Err(errors::TOO_LONG));
         let max = format!(r#"{{"type":"text","conversation_id":1,"content":"{}"}}"#, "é".repeat(4096));

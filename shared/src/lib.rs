@@ -12,6 +12,7 @@
 
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod app;
 pub mod auth;
 pub mod calls;
@@ -23,6 +24,7 @@ pub mod department;
 pub mod frames;
 pub mod http;
 pub mod lambda;
+pub mod limits;
 pub mod media;
 pub mod model;
 pub mod outbound;

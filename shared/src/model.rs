@@ -99,21 +99,72 @@ macro_rules! wire_enum {
     };
 }
 
-wire_enum!(
-    /// What a staff member is allowed to do (docs/api.md §3).
-    UserType {
-        /// Acts on the departments listed on the profile.
-        DepartmentStaff => "department_staff",
-        /// Acts on the departments listed on the profile.
-        Receptionist => "receptionist",
-        /// Acts on every department of the hotel.
-        Manager => "manager",
-        /// Acts on every department and may provision its own hotel.
-        HotelAdmin => "hotel_admin",
-        /// Known to the CRM but not a chat role: refused everywhere.
-        Other => "other",
+/// A staff member's role, as the hotel CRM names it. The four chat roles decide what a member
+/// may act on; every other role the CRM syncs (`platform_admin`, `platform_staff`,
+/// `other_staff`, or any other string) is stored as it came and may not chat (docs/api.md §3).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum UserType {
+    /// Acts on the departments listed on the profile.
+    DepartmentStaff,
+    /// Acts on the departments listed on the profile.
+    Receptionist,
+    /// Acts on every department of the hotel.
+    Manager,
+    /// Acts on every department and may provision its own hotel.
+    HotelAdmin,
+    /// Any other role of the CRM, spelt as it sent it: refused by chat REST calls and sockets.
+    Other(String),
+}
+
+impl UserType {
+    /// The chat roles, in the CRM's order.
+    pub const CHAT: [UserType; 4] =
+        [UserType::DepartmentStaff, UserType::Receptionist, UserType::Manager, UserType::HotelAdmin];
+
+    /// The wire spelling.
+    pub fn as_str(&self) -> &str {
+        match self {
+            UserType::DepartmentStaff => "department_staff",
+            UserType::Receptionist => "receptionist",
+            UserType::Manager => "manager",
+            UserType::HotelAdmin => "hotel_admin",
+            UserType::Other(role) => role,
+        }
     }
-);
+
+    /// Any role name: a chat role, or [`UserType::Other`] for anything else that is a plain
+    /// name (1–64 characters of letters, digits, `_`, `-`); `None` otherwise.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let role = UserType::CHAT.into_iter().find(|r| r.as_str() == raw);
+        let plain =
+            (1..=64).contains(&raw.len()) && raw.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        role.or_else(|| plain.then(|| UserType::Other(raw.to_owned())))
+    }
+
+    /// Whether the role may use the chat at all.
+    pub fn may_chat(&self) -> bool {
+        !matches!(self, UserType::Other(_))
+    }
+}
+
+impl std::fmt::Display for UserType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for UserType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for UserType {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        UserType::parse(&raw).ok_or_else(|| serde::de::Error::custom("invalid user_type"))
+    }
+}
 
 wire_enum!(
     /// A guest's check-in state; it decides the type of a new conversation.
@@ -308,7 +359,7 @@ impl Staff {
 
     /// Whether the role is a chat role at all.
     pub fn has_chat_role(&self) -> bool {
-        self.user_type != UserType::Other
+        self.user_type.may_chat()
     }
 
     /// Whether the role sees every department of the hotel.
@@ -513,6 +564,11 @@ pub struct Connection {
     /// Departments the socket listens to (staff).
     #[serde(default)]
     pub departments: Vec<Department>,
+    /// The one department the socket asked to listen to at connect (`department=`), if any:
+    /// when rights change, such a socket keeps that department or closes, while the others
+    /// follow everything the member may act on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested: Option<Department>,
     /// Conversations subscribed outside those departments.
     #[serde(default)]
     pub subscriptions: Vec<ConversationId>,

@@ -20,6 +20,7 @@ use crate::chat::{self, Origin};
 use crate::department::Department;
 use crate::frames::{DeliveryStatusData, ReadReceiptData, Reader, ServerFrame};
 use crate::http::{self as h, Details, HttpError};
+use crate::limits;
 use crate::model::{
     Conversation, ConversationId, ConversationStatus, DeliveryStatus, Guest, MessageType, SenderType, Stay,
 };
@@ -174,15 +175,28 @@ fn validate_simple(app: &App, body: &Map<String, Value>) -> Result<SimpleMessage
             }
         },
     };
-    let media_url = text("media_url", &mut fail).map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
-    let media_filename = text("media_filename", &mut fail).filter(|f| !f.trim().is_empty());
+    // Every text has a bound (docs/api.md §8): what is stored and pushed stays small.
+    let bounded = |key: &str, max: usize, fail: &mut dyn FnMut(&str, String)| -> Option<String> {
+        let value = text(key, fail)?;
+        if limits::over(&value, max) {
+            fail(key, limits::too_long(max));
+            return None;
+        }
+        Some(value)
+    };
+    let media_url =
+        bounded("media_url", limits::URL_CHARS, &mut fail).map(|u| u.trim().to_owned()).filter(|u| !u.is_empty());
+    let media_filename = bounded("media_filename", limits::NAME_CHARS, &mut fail).filter(|f| !f.trim().is_empty());
+    // A URL that was given but refused (too long) already has its error.
+    let media_given =
+        media_url.is_some() || body.get("media_url").and_then(Value::as_str).is_some_and(|u| !u.trim().is_empty());
     if let Some(kind) = message_type.filter(|k| k.needs_media())
-        && media_url.is_none()
+        && !media_given
     {
         fail("media_url", format!("media_url is required for {kind} messages"));
     }
     let content = text("message", &mut fail).map(|m| m.trim().to_owned()).unwrap_or_default();
-    if content.is_empty() && media_url.is_none() {
+    if content.is_empty() && !media_given {
         let message = if body.get("message").is_none_or(Value::is_null) {
             "This field is required."
         } else {
@@ -212,8 +226,9 @@ fn validate_simple(app: &App, body: &Map<String, Value>) -> Result<SimpleMessage
             }
         },
     };
-    let provider_message_id = text("provider_message_id", &mut fail).filter(|p| !p.trim().is_empty());
-    let hotel_id = text("hotel_id", &mut fail).filter(|p| !p.trim().is_empty());
+    let provider_message_id =
+        bounded("provider_message_id", limits::NAME_CHARS, &mut fail).filter(|p| !p.trim().is_empty());
+    let hotel_id = bounded("hotel_id", limits::NAME_CHARS, &mut fail).filter(|p| !p.trim().is_empty());
 
     match (number, message_type, department) {
         (Some(number), Some(message_type), Some(department)) if details.is_empty() => Ok(SimpleMessage {
@@ -392,8 +407,15 @@ async fn receive_meta(app: &App, body: &Map<String, Value>) {
     }
 }
 
-/// What a Meta message item carries, as a guest message.
+/// What a Meta message item carries, as a guest message. Meta's own limits keep texts short;
+/// anything longer than ours is cut rather than refused, so a guest's message is never lost.
 fn meta_content(message: &Value) -> (MessageType, String, Option<String>) {
+    let (kind, content, filename) = meta_parts(message);
+    let cut = |text: String, max: usize| if limits::over(&text, max) { text.chars().take(max).collect() } else { text };
+    (kind, cut(content, limits::CONTENT_CHARS), filename.map(|f| cut(f, limits::NAME_CHARS)))
+}
+
+fn meta_parts(message: &Value) -> (MessageType, String, Option<String>) {
     let kind = message.get("type").and_then(Value::as_str).unwrap_or("text");
     let text_at = |pointer: &str| message.pointer(pointer).and_then(Value::as_str).unwrap_or_default().to_owned();
     match kind {

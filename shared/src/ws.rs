@@ -56,17 +56,17 @@ async fn connect_staff(app: &App, event: &ApiGatewayWebsocketProxyRequest, conne
             }
             _ => (401, "Unauthorized"),
         })?;
-    let allowed = principal.departments();
-    let departments = match event.query_string_parameters.first("department") {
+    let requested = match event.query_string_parameters.first("department") {
         Some(raw) => {
             let department = Department::parse(raw).map_err(|_| (403, "Forbidden"))?;
             if !principal.may_act_on(department) {
                 return Err((403, "Forbidden"));
             }
-            vec![department]
+            Some(department)
         }
-        None => allowed,
+        None => None,
     };
+    let departments = requested.map_or_else(|| principal.departments(), |d| vec![d]);
     if departments.is_empty() {
         return Err((403, "Forbidden"));
     }
@@ -74,6 +74,7 @@ async fn connect_staff(app: &App, event: &ApiGatewayWebsocketProxyRequest, conne
         c.staff_id = Some(principal.staff.user_id.clone());
         c.user_name = principal.staff.display_name();
         c.departments = departments;
+        c.requested = requested;
     });
     app.store.put_connection(&connection).await.map_err(|e| {
         tracing::error!(error = %e, "could not store connection");
@@ -149,6 +150,7 @@ fn new_connection(
         guest_id: None,
         user_name: String::new(),
         departments: Vec::new(),
+        requested: None,
         subscriptions: Vec::new(),
         connected_at: now,
         expires_at: now.timestamp() + ttl,
@@ -280,8 +282,7 @@ async fn handle_frame(
         Some(p) => p,
         None => return Err(crate::frames::errors::ACCESS_DENIED),
     };
-    let subscribed = frame.conversation_id().is_some_and(|id| connection.subscriptions.contains(&id));
-    run_staff_frame(app, &principal, frame, subscribed, connection_id, origin).await.map_err(|e| e.frame_message())
+    run_staff_frame(app, &principal, frame, connection_id, origin).await.map_err(|e| e.frame_message())
 }
 
 async fn load_principal(app: &App, staff_id: &str) -> Option<StaffPrincipal> {
@@ -294,7 +295,6 @@ async fn run_staff_frame(
     app: &App,
     principal: &StaffPrincipal,
     frame: ClientFrame,
-    subscribed: bool,
     connection_id: &str,
     origin: &Origin,
 ) -> Result<Option<ServerFrame>, ChatError> {
@@ -304,7 +304,6 @@ async fn run_staff_frame(
                 app,
                 principal,
                 conversation_id,
-                subscribed,
                 crate::model::MessageType::Text,
                 content,
                 None,
@@ -318,7 +317,6 @@ async fn run_staff_frame(
                 app,
                 principal,
                 conversation_id,
-                subscribed,
                 file_type,
                 caption,
                 Some((file_url, filename)),
@@ -328,15 +326,15 @@ async fn run_staff_frame(
             Ok(None)
         }
         ClientFrame::Typing { conversation_id, is_typing } => {
-            chat::typing(app, principal, conversation_id, subscribed, is_typing, origin).await?;
+            chat::typing(app, principal, conversation_id, is_typing, origin).await?;
             Ok(None)
         }
         ClientFrame::MarkRead { conversation_id } => {
-            chat::mark_read(app, principal, conversation_id, subscribed, None, origin).await?;
+            chat::mark_read(app, principal, conversation_id, None, origin).await?;
             Ok(Some(ServerFrame::ack(AckStatus::MarkedRead, conversation_id, None)))
         }
         ClientFrame::Subscribe { conversation_id } => {
-            chat::conversation_for(app, principal, conversation_id, false).await?;
+            chat::conversation_for(app, principal, conversation_id).await?;
             let Some(connection) = app.store.get_connection(connection_id).await? else {
                 return Ok(None);
             };
@@ -348,11 +346,11 @@ async fn run_staff_frame(
             Ok(Some(ServerFrame::Unsubscribed { data: ConversationRef { conversation_id } }))
         }
         ClientFrame::Close { conversation_id } => {
-            chat::close(app, principal, conversation_id, subscribed, origin).await?;
+            chat::close(app, principal, conversation_id, origin).await?;
             Ok(Some(ServerFrame::ack(AckStatus::ConversationClosed, conversation_id, None)))
         }
         ClientFrame::ReopenTemporary { conversation_id } => {
-            let sent = chat::store_reopen_request(app, principal, conversation_id, subscribed).await?;
+            let sent = chat::store_reopen_request(app, principal, conversation_id).await?;
             let ack = ServerFrame::ack(AckStatus::ReopenButtonSent, conversation_id, None);
             // The acknowledgment names no message, so the sender's own socket gets the stored
             // question as a `message` frame too: the delivery ticks that follow refer to it.

@@ -226,3 +226,16 @@ pub async fn simple_webhook(stack: &Stack, body: &Value) -> Answer {
     let signature = lobbybee::auth::signature::sign(crate::secrets::WEBHOOK.as_bytes(), raw.as_bytes());
     webhook(stack, raw.as_bytes(), &[("content-type", "application/json".into()), ("x-signature-256", signature)]).await
 }
+
+/// A signed simple-format guest message from `number` to `department`; returns the
+/// conversation and message ids (fails the test unless it answers 201).
+pub async fn guest_writes(stack: &Stack, number: &str, department: &str, text: &str) -> (u64, u64) {
+    let answer = simple_webhook(
+        stack,
+        &serde_json::json!({"whatsapp_number": number, "message": text, "department": department}),
+    )
+    .await;
+    assert_eq!(answer.status, 201, "{}", answer.text);
+    let id = |key: &str| answer.body[key].as_u64().unwrap_or_else(|| panic!("no {key} in {}", answer.text));
+    (id("conversation_id"), id("message_id"))
+}

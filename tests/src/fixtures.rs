@@ -150,7 +150,7 @@ impl TestHotel {
             cafe: staff("Chen", UserType::DepartmentStaff, vec![Department::Cafe]).await,
             manager: staff("Maria", UserType::Manager, vec![Department::Management]).await,
             admin: staff("Ada", UserType::HotelAdmin, vec![]).await,
-            accountant: staff("Acco", UserType::Other, vec![Department::Reception]).await,
+            accountant: staff("Acco", UserType::Other("other_staff".into()), vec![Department::Reception]).await,
             guest: guest("Asha Rao", GuestStatus::CheckedIn, StayStatus::Active).await,
             arriving: guest("Ben Carter", GuestStatus::PendingCheckin, StayStatus::Active).await,
             leaving: guest("Lea Ng", GuestStatus::CheckedOut, StayStatus::Active).await,

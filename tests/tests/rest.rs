@@ -581,12 +581,15 @@ fn provisioning_creates_replaces_and_deactivates() {
             Method::PUT,
             &format!("admin/staff/{staff_id}"),
             key,
-            Some(json!({"hotel_id": hotel_id, "user_type": "wizard"})),
+            Some(json!({"hotel_id": hotel_id, "user_type": "wizard of oz!"})),
         )
         .await;
         assert_eq!(
             (invalid.status, invalid.body),
-            (400, json!({"error": "Invalid data", "details": {"user_type": ["\"wizard\" is not a valid choice."]}}))
+            (
+                400,
+                json!({"error": "Invalid data", "details": {"user_type": ["\"wizard of oz!\" is not a valid choice."]}})
+            )
         );
 
         // A hotel admin provisions its own hotel only.

@@ -32,6 +32,7 @@ async fn ghost(stack: &Stack, hotel: &TestHotel) -> Connection {
         guest_id: None,
         user_name: "Ghost".into(),
         departments: vec![Department::Reception],
+        requested: None,
         subscriptions: vec![],
         connected_at: now,
         expires_at: now.timestamp() + 3600,

@@ -234,6 +234,7 @@ fn connection_records_are_indexed_and_expire() {
             guest_id: None,
             user_name: "Maria".into(),
             departments: vec![Department::Reception, Department::RoomService],
+            requested: None,
             subscriptions: vec![],
             connected_at: now,
             expires_at: now.timestamp() + 7200,
@@ -244,6 +245,7 @@ fn connection_records_are_indexed_and_expire() {
             staff_id: None,
             guest_id: Some(hotel.guest.id),
             departments: vec![],
+            requested: None,
             ..staff_conn.clone()
         };
         store.put_connection(&staff_conn).await.unwrap();

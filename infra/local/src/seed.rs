@@ -82,7 +82,7 @@ pub async fn seed(store: &Store, jwt_secret: &str, guest_secret: &str) -> Result
         let member = Staff {
             user_id: id.into(),
             hotel_id: DEMO_HOTEL.into(),
-            user_type: role,
+            user_type: role.clone(),
             departments: departments.clone(),
             first_name: first.into(),
             last_name: last.into(),

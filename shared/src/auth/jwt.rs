@@ -94,7 +94,7 @@ pub enum TokenError {
     /// `exp` is more than the leeway in the past, or missing (a token must expire).
     #[error("token expired")]
     Expired,
-    /// `token_type` present and not `access` (a refresh token, say).
+    /// `token_type` missing or not `access` (a refresh token, say).
     #[error("not an access token")]
     NotAccessToken,
     /// No usable `user_id` claim: missing, null, empty, or neither a string nor a whole number.
@@ -194,9 +194,8 @@ impl JwtVerifier {
 
     /// Verifies `token` (surrounding whitespace ignored).
     ///
-    /// `token_type` is checked when present: anything but the string `access` (including `null`)
-    /// is refused. A token *without* `token_type` is accepted: the CRM always sends it, and other
-    /// issuers (RS256/ES256 identity providers) do not have it. `user_id` may be a non-empty
+    /// `token_type` must be the string `access`, whatever the algorithm: a refresh token, or a
+    /// token of another kind signed with the same key, is refused. `user_id` may be a non-empty
     /// string (trimmed) or a non-negative whole number.
     pub fn verify(&self, token: &str) -> Result<VerifiedToken, TokenError> {
         let token = token.trim();
@@ -211,10 +210,8 @@ impl JwtVerifier {
         let data = jsonwebtoken::decode::<Map<String, Value>>(token, &self.key, &self.validation)
             .map_err(|e| classify(e.kind()))?;
         let claims = data.claims;
-        match claims.get("token_type") {
-            None => {}
-            Some(Value::String(t)) if t == "access" => {}
-            Some(_) => return Err(TokenError::NotAccessToken),
+        if claims.get("token_type").and_then(Value::as_str) != Some("access") {
+            return Err(TokenError::NotAccessToken);
         }
         let user_id = match claims.get("user_id") {
             Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_owned(),
@@ -471,8 +468,11 @@ mod tests {
     }
 
     #[test]
-    fn accepts_a_missing_token_type() {
-        assert_eq!(verifier().verify(&hs256(json!({"token_type": null}))).unwrap().user_id, "12");
+    fn refuses_a_missing_token_type() {
+        let mut claims = claims(json!({}));
+        claims.as_object_mut().unwrap().remove("token_type");
+        assert_eq!(verifier().verify(&hs(&claims, Algorithm::HS256, SECRET)), Err(TokenError::NotAccessToken));
+        assert_eq!(verifier().verify(&hs256(json!({"token_type": null}))), Err(TokenError::NotAccessToken));
     }
 
     #[test]

@@ -23,13 +23,19 @@ pub enum Provisioner {
 }
 
 impl Provisioner {
-    /// 403 unless this provisioner may change `hotel_id`.
-    fn check(&self, hotel_id: &str) -> Result<(), HttpError> {
+    /// Whether this provisioner may see and change `hotel_id`'s records.
+    pub fn covers(&self, hotel_id: &str) -> bool {
         match self {
-            Provisioner::ApiKey => Ok(()),
-            Provisioner::HotelAdmin(own) if own == hotel_id => Ok(()),
-            Provisioner::HotelAdmin(_) => Err(HttpError::new(403, "You may only provision your own hotel")),
+            Provisioner::ApiKey => true,
+            Provisioner::HotelAdmin(own) => own == hotel_id,
         }
+    }
+
+    /// 403 unless this provisioner may change `hotel_id`. Writes call it for the hotel the body
+    /// names *and* for the hotel of the record already stored under that id, so a hotel admin
+    /// can neither reach into another hotel nor pull a record out of it.
+    fn check(&self, hotel_id: &str) -> Result<(), HttpError> {
+        if self.covers(hotel_id) { Ok(()) } else { Err(HttpError::new(403, "You may only provision your own hotel")) }
     }
 }
 
@@ -100,39 +106,28 @@ pub async fn put_staff(app: &App, request: &Request, id: &str) -> Result<Respons
         return Err(HttpError::new(400, "Invalid data"));
     };
     who.check(&hotel_id)?;
+    let existing = app.store.get_staff(id).await?;
+    if let Some(existing) = &existing {
+        who.check(&existing.hotel_id)?;
+    }
     known_hotel(app, &hotel_id).await?;
     let staff =
         Staff { user_id: id.to_owned(), hotel_id, user_type, departments, first_name, last_name, username, is_active };
     let created = app.store.put_staff(&staff).await?;
-    if !is_active {
-        close_sockets(app, id).await;
-    }
+    // Rights change at once, on the member's open sockets too.
+    crate::access::apply_profile(app, &staff).await;
     Ok(h::json_response(created_or_replaced(created), &staff))
 }
 
 /// `DELETE /admin/staff/{user_id}`: deactivates at once and closes the staff member's sockets.
 pub async fn deactivate_staff(app: &App, request: &Request, id: &str) -> Result<Response<Body>, HttpError> {
     let who = provisioner(app, request).await?;
-    let mut staff = app.store.get_staff(id).await?.ok_or_else(|| HttpError::new(404, "Staff not found"))?;
-    who.check(&staff.hotel_id)?;
-    staff.is_active = false;
+    let existing = app.store.get_staff(id).await?.ok_or_else(|| HttpError::new(404, "Staff not found"))?;
+    who.check(&existing.hotel_id)?;
+    let staff = Staff { is_active: false, ..existing.clone() };
     app.store.put_staff(&staff).await?;
-    close_sockets(app, id).await;
+    crate::access::apply_profile(app, &staff).await;
     Ok(h::empty_response(204))
-}
-
-async fn close_sockets(app: &App, staff_id: &str) {
-    let Some(endpoint) = app.delivery.default_endpoint() else {
-        return;
-    };
-    match app.store.staff_connections(staff_id).await {
-        Ok(refs) => {
-            for r in refs {
-                app.delivery.disconnect(&endpoint, &r.connection_id).await;
-            }
-        }
-        Err(e) => tracing::warn!(error = %e, "could not list sockets of deactivated staff"),
-    }
 }
 
 async fn known_hotel(app: &App, hotel_id: &str) -> Result<Hotel, HttpError> {
@@ -205,6 +200,9 @@ pub async fn put_stay(app: &App, request: &Request, id: &str) -> Result<Response
         return Err(HttpError::new(400, "Invalid data"));
     };
     who.check(&hotel_id)?;
+    if let Some(existing) = app.store.get_stay(id).await? {
+        who.check(&existing.hotel_id)?;
+    }
     let guest = app.store.get_guest(guest_id).await?;
     if guest.is_none_or(|g| g.hotel_id != hotel_id) {
         return Err(HttpError::field("guest_id", "Unknown guest at this hotel."));

@@ -10,8 +10,9 @@ use crate::auth::StaffPrincipal;
 use crate::chat::{self, ChatError, Origin};
 use crate::config::ConversationListFormat;
 use crate::department::Department;
-use crate::frames::{ConversationUpdate, MAX_CONTENT_CHARS, errors};
+use crate::frames::{ConversationUpdate, errors};
 use crate::http::{self as h, HttpError};
+use crate::limits;
 use crate::model::{ConversationStatus, MessageType};
 use crate::store::{NewMessage, PageDirection, conversations::TransferError};
 use crate::views::MessageView;
@@ -93,10 +94,16 @@ pub async fn detail(
     request: &Request,
 ) -> Result<Response<Body>, HttpError> {
     let id: u64 = id.parse().map_err(|_| HttpError::conversation_not_found())?;
-    let conversation = chat::conversation_for(app, principal, id, false).await.map_err(chat_error)?;
+    let conversation = chat::conversation_for(app, principal, id).await.map_err(chat_error)?;
+    // Message-id cursors are ids: whole numbers below 2^53 (a larger one is a 400, not an overflow).
     let message_id = |key: &str| -> Result<Option<u64>, HttpError> {
         h::query(request, key)
-            .map(|raw| raw.parse::<u64>().map_err(|_| HttpError::field(key, "A valid integer is required.")))
+            .map(|raw| {
+                raw.parse::<u64>()
+                    .ok()
+                    .filter(|id| *id <= crate::model::MAX_ID)
+                    .ok_or_else(|| HttpError::field(key, "A valid integer is required."))
+            })
             .transpose()
     };
     let direction = match (message_id("before")?, message_id("after")?) {
@@ -183,7 +190,7 @@ fn conversation_id(body: &serde_json::Map<String, serde_json::Value>) -> Result<
 /// `POST /conversations/close/`.
 pub async fn close(app: &App, principal: &StaffPrincipal, request: &Request) -> Result<Response<Body>, HttpError> {
     let id = conversation_id(&h::json_object(request)?)?;
-    chat::close(app, principal, id, false, &Origin::server(app)).await.map_err(chat_error)?;
+    chat::close(app, principal, id, &Origin::server(app)).await.map_err(chat_error)?;
     Ok(h::json_response(
         200,
         &json!({ "success": true, "message": "Conversation closed successfully", "conversation_id": id }),
@@ -197,14 +204,11 @@ pub async fn transfer(app: &App, principal: &StaffPrincipal, request: &Request) 
     let id = form.id("conversation_id", true);
     let to = form.department("department", true);
     let note = form.text("note", false).unwrap_or_default();
-    if note.chars().count() > MAX_CONTENT_CHARS {
-        form.fail("note", errors::TOO_LONG);
-    }
     form.finish()?;
     let (Some(id), Some(to)) = (id, to) else {
         return Err(HttpError::new(400, "Invalid data"));
     };
-    let conversation = chat::conversation_for(app, principal, id, false).await.map_err(chat_error)?;
+    let conversation = chat::conversation_for(app, principal, id).await.map_err(chat_error)?;
     if conversation.status != ConversationStatus::Active {
         return Err(HttpError::new(409, errors::CONVERSATION_CLOSED));
     }
@@ -230,6 +234,7 @@ pub async fn transfer(app: &App, principal: &StaffPrincipal, request: &Request) 
         }
         Err(TransferError::Store(e)) => return Err(chat_error(e.into())),
     };
+    crate::access::drop_unauthorised_subscribers(app, &moved.conversation).await;
     let update = ConversationUpdate::Transferred { conversation_id: id, from, to };
     chat::announce_update_to(app, &moved.conversation, &[from, to], update).await;
     chat::announce_new_conversation(app, &principal.hotel, &moved.conversation).await;
@@ -245,7 +250,7 @@ pub async fn assign(app: &App, principal: &StaffPrincipal, request: &Request) ->
     let staff_id = form.text("staff_id", false);
     form.finish()?;
     let id = id.ok_or_else(|| HttpError::field("conversation_id", super::form::REQUIRED))?;
-    let conversation = chat::conversation_for(app, principal, id, false).await.map_err(chat_error)?;
+    let conversation = chat::conversation_for(app, principal, id).await.map_err(chat_error)?;
     if let Some(staff_id) = &staff_id {
         let assignee = app.store.get_staff(staff_id).await?;
         let fits = assignee.is_some_and(|s| s.may_act_on(&principal.hotel, conversation.department));
@@ -271,8 +276,7 @@ pub async fn mark_read(app: &App, principal: &StaffPrincipal, request: &Request)
     let ids = form.ids("message_ids").filter(|ids| !ids.is_empty());
     form.finish()?;
     let id = id.ok_or_else(|| HttpError::field("conversation_id", super::form::REQUIRED))?;
-    let marked =
-        chat::mark_read(app, principal, id, false, ids.as_deref(), &Origin::server(app)).await.map_err(chat_error)?;
+    let marked = chat::mark_read(app, principal, id, ids.as_deref(), &Origin::server(app)).await.map_err(chat_error)?;
     Ok(h::json_response(200, &json!({ "success": true, "messages_marked": marked.len() })))
 }
 
@@ -284,7 +288,7 @@ pub async fn typing(app: &App, principal: &StaffPrincipal, request: &Request) ->
     let is_typing = form.boolean("is_typing", false);
     form.finish()?;
     let id = id.ok_or_else(|| HttpError::field("conversation_id", super::form::REQUIRED))?;
-    chat::typing(app, principal, id, false, is_typing, &Origin::server(app)).await.map_err(chat_error)?;
+    chat::typing(app, principal, id, is_typing, &Origin::server(app)).await.map_err(chat_error)?;
     Ok(h::json_response(200, &json!({ "success": true })))
 }
 
@@ -296,37 +300,50 @@ pub async fn send(app: &App, principal: &StaffPrincipal, request: &Request) -> R
     let message_type = form
         .choice("message_type", false, |raw| MessageType::parse(raw).filter(|t| *t != MessageType::System))
         .unwrap_or(MessageType::Text);
-    let media_url = form.text("media_url", false).filter(|u| !u.is_empty());
-    let content = form.text("content", false).unwrap_or_default();
-    if message_type.needs_media() && media_url.is_none() {
+    let media_url = form
+        .text_within("media_url", false, limits::URL_CHARS, &limits::too_long(limits::URL_CHARS))
+        .filter(|u| !u.is_empty());
+    let content = form.text_within("content", false, limits::CONTENT_CHARS, errors::TOO_LONG);
+    // Given but refused (too long, wrong type): that field already has its error.
+    let refused =
+        |key: &str, value_is_none: bool| value_is_none && body.get(key).is_some_and(|v| v.as_str() != Some(""));
+    let (content_refused, media_refused) =
+        (refused("content", content.is_none()), refused("media_url", media_url.is_none()));
+    let content = content.unwrap_or_default();
+    if message_type.needs_media() && media_url.is_none() && !media_refused {
         form.fail("media_url", format!("media_url is required for {message_type} messages"));
     }
-    if content.is_empty() && media_url.is_none() {
+    if content.is_empty() && media_url.is_none() && !content_refused && !media_refused {
         form.fail(
             "content",
             if body.contains_key("content") { "This field may not be blank." } else { super::form::REQUIRED },
         );
-    } else if content.chars().count() > MAX_CONTENT_CHARS {
-        form.fail("content", errors::TOO_LONG);
     }
     form.finish()?;
     let id = id.ok_or_else(|| HttpError::field("conversation_id", super::form::REQUIRED))?;
     let media = media_url.map(|url| (url, None));
-    let sent =
-        chat::store_staff_message(app, principal, id, false, message_type, content, media).await.map_err(chat_error)?;
+    let sent = chat::store_staff_message(app, principal, id, message_type, content, media).await.map_err(chat_error)?;
     chat::publish_staff_message(app, &Origin::server(app), &sent).await;
     Ok(h::json_response(201, &MessageView::new(&sent.message, crate::clock::now())))
 }
 
-/// `GET /guest/conversation-type/?phone_number=` (provisioning key).
-pub async fn guest_conversation_type(app: &App, request: &Request) -> Result<Response<Body>, HttpError> {
+/// `GET /guest/conversation-type/?phone_number=`: the provisioning key sees every hotel's guests
+/// with that number, a hotel admin only its own hotel's (another hotel's guest is 404).
+pub async fn guest_conversation_type(
+    app: &App,
+    who: &super::admin::Provisioner,
+    request: &Request,
+) -> Result<Response<Body>, HttpError> {
     let raw =
         h::query(request, "phone_number").ok_or_else(|| HttpError::field("phone_number", super::form::REQUIRED))?;
     let number = crate::phone::normalize(&raw, &app.config.default_country_code)
         .map_err(|e| HttpError::field("phone_number", &e.to_string()))?;
     let mut guests = Vec::new();
     let mut best: Option<(crate::model::Guest, crate::model::Conversation)> = None;
-    for (_, guest_id) in app.store.guests_with_number(number.as_str()).await? {
+    for (hotel_id, guest_id) in app.store.guests_with_number(number.as_str()).await? {
+        if !who.covers(&hotel_id) {
+            continue;
+        }
         let Some(record) = app.store.guest_record(guest_id).await? else {
             continue;
         };

@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use crate::department::Department;
 use crate::http::{Details, HttpError};
+use crate::limits;
 
 /// Message of a missing required field.
 pub const REQUIRED: &str = "This field is required.";
@@ -24,6 +25,11 @@ impl<'a> Form<'a> {
     /// Records a problem with `field`.
     pub fn fail(&mut self, field: &str, message: impl Into<String>) {
         self.details.entry(field.to_owned()).or_default().push(message.into());
+    }
+
+    /// Whether `key` already failed validation.
+    pub fn failed(&self, key: &str) -> bool {
+        self.details.contains_key(key)
     }
 
     fn present(&self, key: &str) -> Option<&'a Value> {
@@ -49,26 +55,37 @@ impl<'a> Form<'a> {
         }
     }
 
-    /// A string (trimmed); `required` also refuses blank.
+    /// A short string (trimmed, at most [`limits::NAME_CHARS`]); `required` also refuses blank.
     pub fn text(&mut self, key: &str, required: bool) -> Option<String> {
-        match self.present(key) {
+        self.text_within(key, required, limits::NAME_CHARS, &limits::too_long(limits::NAME_CHARS))
+    }
+
+    /// A string (trimmed) of at most `max` characters, else `too_long` under `key`; `required`
+    /// also refuses blank.
+    pub fn text_within(&mut self, key: &str, required: bool, max: usize, too_long: &str) -> Option<String> {
+        let text = match self.present(key) {
             None => {
                 if required {
                     self.fail(key, REQUIRED);
                 }
-                None
+                return None;
             }
             Some(Value::String(s)) if required && s.trim().is_empty() => {
                 self.fail(key, "This field may not be blank.");
-                None
+                return None;
             }
-            Some(Value::String(s)) => Some(s.trim().to_owned()),
-            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(Value::String(s)) => s.trim().to_owned(),
+            Some(Value::Number(n)) => n.to_string(),
             Some(_) => {
                 self.fail(key, "Not a valid string.");
-                None
+                return None;
             }
+        };
+        if limits::over(&text, max) {
+            self.fail(key, too_long);
+            return None;
         }
+        Some(text)
     }
 
     /// A boolean (defaults to `default` when absent).
@@ -131,10 +148,14 @@ impl<'a> Form<'a> {
         }
     }
 
-    /// A list of ids.
+    /// A list of at most [`limits::MESSAGE_IDS`] ids.
     pub fn ids(&mut self, key: &str) -> Option<Vec<u64>> {
         match self.present(key) {
             None => None,
+            Some(Value::Array(items)) if items.len() > limits::MESSAGE_IDS => {
+                self.fail(key, format!("Ensure this field has no more than {} elements.", limits::MESSAGE_IDS));
+                None
+            }
             Some(Value::Array(items)) => {
                 let ids: Option<Vec<u64>> =
                     items.iter().map(|v| crate::frames::conversation_id(Some(v)).ok()).collect();

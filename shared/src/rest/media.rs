@@ -145,8 +145,12 @@ pub async fn upload(app: &App, principal: &StaffPrincipal, request: &Request) ->
     let conversation_id = text("conversation_id").and_then(|s| s.parse::<u64>().ok());
     let file = field("file").filter(|p| p.filename.is_some());
     let caption = text("caption").unwrap_or_default();
-    let (Some(conversation_id), Some(file)) = (conversation_id, file) else {
+    let long_caption = crate::limits::over(&caption, crate::limits::CAPTION_CHARS);
+    let (Some(conversation_id), Some(file), false) = (conversation_id, file, long_caption) else {
         let mut details = crate::http::Details::new();
+        if long_caption {
+            details.insert("caption".into(), vec![crate::limits::too_long(crate::limits::CAPTION_CHARS)]);
+        }
         if conversation_id.is_none() {
             details.insert("conversation_id".into(), vec![super::form::REQUIRED.into()]);
         }
@@ -162,7 +166,7 @@ pub async fn upload(app: &App, principal: &StaffPrincipal, request: &Request) ->
     if !allowed_type(&mime) {
         return Err(HttpError::field("file", "Unsupported file type."));
     }
-    chat::conversation_for(app, principal, conversation_id, false).await.map_err(|e: ChatError| e.http())?;
+    chat::conversation_for(app, principal, conversation_id).await.map_err(|e: ChatError| e.http())?;
     let filename = safe_name(file.filename.as_deref().unwrap_or("file"));
     let key = format!("uploads/{}/{conversation_id}/{}/{filename}", principal.hotel.id, uuid::Uuid::new_v4().simple());
     app.s3
@@ -215,7 +219,7 @@ pub async fn upload_url(app: &App, principal: &StaffPrincipal, request: &Request
     let (Some(conversation_id), Some(filename), Some(content_type)) = (conversation_id, filename, content_type) else {
         return Err(HttpError::new(400, "Invalid data"));
     };
-    chat::conversation_for(app, principal, conversation_id, false).await.map_err(|e| e.http())?;
+    chat::conversation_for(app, principal, conversation_id).await.map_err(|e| e.http())?;
     let key = format!(
         "uploads/{}/{conversation_id}/{}/{}",
         principal.hotel.id,
@@ -243,7 +247,7 @@ pub async fn download(app: &App, principal: &StaffPrincipal, key: &str) -> Resul
     let not_found = || HttpError::new(404, "Not found");
     let allowed = match crate::media::key_owner(key) {
         Some((hotel, conversation)) if hotel == principal.hotel.id => {
-            chat::conversation_for(app, principal, conversation, false).await.is_ok()
+            chat::conversation_for(app, principal, conversation).await.is_ok()
         }
         _ => false,
     };

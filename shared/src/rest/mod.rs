@@ -110,8 +110,7 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, HttpError
         }
         (Method::POST, ["messages", "send"]) => conversations::send(app, &staff(app, request).await?, request).await,
         (Method::GET, ["guest", "conversation-type"]) => {
-            admin::provisioner(app, request).await?;
-            conversations::guest_conversation_type(app, request).await
+            conversations::guest_conversation_type(app, &admin::provisioner(app, request).await?, request).await
         }
         (Method::PUT, ["admin", "hotels", id]) => admin::put_hotel(app, request, id).await,
         (Method::PUT, ["admin", "staff", id]) => admin::put_staff(app, request, id).await,

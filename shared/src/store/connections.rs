@@ -144,6 +144,38 @@ impl Store {
         self.live_refs(&keys::subscribers(conversation)).await
     }
 
+    /// Changes the departments a stored staff connection listens to: the profile and the
+    /// `LISTEN#` index items change together, and only while the connection is still stored
+    /// (`NotFound` once it is gone).
+    pub async fn relisten(&self, connection: &Connection, departments: &[Department]) -> Result<(), StoreError> {
+        let before: BTreeSet<Department> = connection.departments.iter().copied().collect();
+        let after: BTreeSet<Department> = departments.iter().copied().collect();
+        let updated = Connection { departments: after.iter().copied().collect(), ..connection.clone() };
+        let expiry = Some(connection.expires_at);
+        let index_key = keys::connection_ref(&connection.connection_id);
+        let profile = codec::to_item(
+            &Connection { subscriptions: Vec::new(), ..updated.clone() },
+            Keys::new(keys::connection(&connection.connection_id), PROFILE).expires(expiry),
+        )?;
+        let mut tx = vec![self.put(profile, Some("attribute_exists(pk)"), &[])?];
+        for gone in before.difference(&after) {
+            tx.push(self.delete(&keys::listeners(&connection.hotel_id, *gone), &index_key, None, &[])?);
+        }
+        let reference = ListenerRef::of(&updated);
+        for added in after.difference(&before) {
+            let item = codec::to_item(
+                &reference,
+                Keys::new(keys::listeners(&connection.hotel_id, *added), index_key.clone()).expires(expiry),
+            )?;
+            tx.push(self.put(item, None, &[])?);
+        }
+        match self.transact(tx).await {
+            Ok(()) => Ok(()),
+            Err(TxError::Conditions(_)) => Err(StoreError::NotFound),
+            Err(TxError::Store(e)) => Err(e),
+        }
+    }
+
     /// Subscribes a socket to a conversation outside its departments.
     pub async fn subscribe(&self, connection: &Connection, conversation: ConversationId) -> Result<(), StoreError> {
         let reference = ListenerRef::of(connection);
