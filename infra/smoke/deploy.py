@@ -91,12 +91,11 @@ def main():
             info.external_attr = 0o755 << 16
             archive.writestr(info, open(os.path.join(binaries, name), "rb").read())
         s3.put_object(Bucket=bucket, Key=f"{name}.zip", Body=data.getvalue())
-    secrets = boto3.client("secretsmanager", endpoint_url=ENDPOINT)
-    secret = json.loads(os.environ["SMOKE_SECRET_JSON"])
-    try:
-        secrets.create_secret(Name=f"lobbybee/{tenant}", SecretString=json.dumps(secret))
-    except secrets.exceptions.ResourceExistsException:
-        secrets.put_secret_value(SecretId=f"lobbybee/{tenant}", SecretString=json.dumps(secret))
+    # The tenant's secrets, as an operator creates them: SecureString parameters under the path
+    # the functions read at start-up (docs/deploy.md, step 1).
+    ssm = boto3.client("ssm", endpoint_url=ENDPOINT)
+    for name, value in json.loads(os.environ["SMOKE_SECRET_JSON"]).items():
+        ssm.put_parameter(Name=f"/lobbybee/{tenant}/{name}", Value=value, Type="SecureString", Overwrite=True)
     cfn = boto3.client("cloudformation", endpoint_url=ENDPOINT)
     stack = f"lobbybee-{tenant}"
     try:
@@ -109,7 +108,6 @@ def main():
         Parameters=[
             {"ParameterKey": "TenantName", "ParameterValue": tenant},
             {"ParameterKey": "Stage", "ParameterValue": "smoke"},
-            {"ParameterKey": "SecretName", "ParameterValue": f"lobbybee/{tenant}"},
             {"ParameterKey": "AllowedOrigins", "ParameterValue": "https://dashboard.example"},
         ],
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],

@@ -36,12 +36,13 @@ impl std::fmt::Debug for App {
 }
 
 impl App {
-    /// Reads the environment and builds every client; fails with a readable message when a
-    /// required variable is missing. `AWS_ENDPOINT_URL` (MiniStack, LocalStack) is honoured by
-    /// the SDK's own configuration loader.
+    /// Reads the environment (and, when `SECRETS_PATH` is set, the secrets `needs` call for
+    /// from Parameter Store) and builds every client; fails with a readable message when a
+    /// required setting is missing. `AWS_ENDPOINT_URL` (MiniStack, LocalStack) is honoured by the
+    /// SDK's own configuration loader.
     pub async fn from_env(needs: &[Need]) -> Result<App, ConfigError> {
-        let config = Config::from_env(needs)?;
         let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        let config = Config::load(&sdk, needs, |key| std::env::var(key).ok()).await?;
         Ok(App::new(config, &sdk))
     }
 

@@ -36,6 +36,8 @@ pub enum Service {
     S3,
     /// API Gateway Management API (`/{stage}/@connections/{id}`).
     Management,
+    /// SSM Parameter Store (JSON 1.1, `X-Amz-Target`): the secrets read at start-up.
+    Ssm,
 }
 
 /// One call: who made it, the IAM action it needs, the resource it names (a table, a table's
@@ -105,6 +107,7 @@ impl Intercept for Recorder {
             Service::Sqs => sqs(target, body),
             Service::S3 => s3(request.method(), request.uri()),
             Service::Management => management(request.method(), request.uri()),
+            Service::Ssm => ssm(target, body),
         };
         self.log.record(function, found);
         Ok(())
@@ -205,6 +208,18 @@ pub fn s3(method: &str, uri: &str) -> Vec<(String, String)> {
     vec![(action.to_owned(), object)]
 }
 
+/// Parameter Store: one `ssm:GetParameters` (or other operation) per parameter, on
+/// `parameter/{name}` as its ARN ends.
+pub fn ssm(target: Option<&str>, body: &[u8]) -> Vec<(String, String)> {
+    let operation = target.and_then(|t| t.rsplit('.').next()).unwrap_or_default();
+    let body: Value = serde_json::from_slice(body).unwrap_or_default();
+    let names: Vec<&str> = match body.get("Names").and_then(Value::as_array) {
+        Some(names) => names.iter().filter_map(Value::as_str).collect(),
+        None => body.get("Name").and_then(Value::as_str).into_iter().collect(),
+    };
+    names.into_iter().map(|name| (format!("ssm:{operation}"), format!("parameter{name}"))).collect()
+}
+
 /// Management API: `execute-api:ManageConnections` on `stage/METHOD/@connections/id`.
 pub fn management(method: &str, uri: &str) -> Vec<(String, String)> {
     let Ok(uri) = uri.parse::<lambda_http::http::Uri>() else { return Vec::new() };
@@ -251,6 +266,20 @@ mod tests {
                 br#"{"RequestItems":{"t":[{"DeleteRequest":{}},{"DeleteRequest":{}}]}}"#
             ),
             pairs(&[("dynamodb:DeleteItem", "t")])
+        );
+    }
+
+    #[test]
+    fn parameters_are_read_one_by_one() {
+        assert_eq!(
+            ssm(
+                Some("AmazonSSM.GetParameters"),
+                br#"{"Names":["/lobbybee/t/jwt_key","/lobbybee/t/guest_token_secret"],"WithDecryption":true}"#
+            ),
+            pairs(&[
+                ("ssm:GetParameters", "parameter/lobbybee/t/jwt_key"),
+                ("ssm:GetParameters", "parameter/lobbybee/t/guest_token_secret")
+            ])
         );
     }
 

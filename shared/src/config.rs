@@ -33,6 +33,38 @@ pub enum Need {
     WhatsAppApi,
 }
 
+/// What each function of the stack needs, by its crate name: its `main.rs` starts with it, its
+/// role in template.yaml may read exactly the secrets it implies, and the permissions test
+/// checks both.
+pub const FUNCTIONS: &[(&str, &[Need])] = &[
+    ("ws-connect", &[Need::Jwt, Need::GuestTokens, Need::PushRetryQueue]),
+    ("ws-default", &[Need::OutboundQueue, Need::PushRetryQueue]),
+    ("ws-disconnect", &[Need::PushRetryQueue]),
+    ("guest-webhook", &[Need::WebhookSecrets, Need::WhatsAppApi, Need::OutboundQueue, Need::PushRetryQueue]),
+    (
+        "rest-api",
+        &[Need::Jwt, Need::OutboundQueue, Need::PushRetryQueue, Need::Provisioning, Need::GuestTokens, Need::Media],
+    ),
+    ("outbound-sender", &[Need::WhatsAppApi, Need::OutboundQueue, Need::PushRetryQueue]),
+    ("push-retry", &[Need::PushRetryQueue]),
+];
+
+/// Everything any function needs: the local gateway serves them all from one process.
+pub fn all_needs() -> Vec<Need> {
+    let mut all: Vec<Need> = Vec::new();
+    for need in FUNCTIONS.iter().flat_map(|(_, needs)| needs.iter()) {
+        if !all.contains(need) {
+            all.push(*need);
+        }
+    }
+    all
+}
+
+/// The needs of `function` (empty for an unknown name).
+pub fn needs(function: &str) -> &'static [Need] {
+    FUNCTIONS.iter().find(|(name, _)| *name == function).map_or(&[], |(_, needs)| needs)
+}
+
 /// How guest sockets authenticate (docs/api.md §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GuestSocketAuth {
@@ -157,6 +189,21 @@ impl Config {
     /// Reads the process environment.
     pub fn from_env(needs: &[Need]) -> Result<Self, ConfigError> {
         Self::from_lookup(needs, |key| std::env::var(key).ok())
+    }
+
+    /// Reads `lookup` (the environment) and, when it names a `SECRETS_PATH`, the secrets `needs`
+    /// call for from Parameter Store ([`crate::secrets`]); a secret read there wins over a
+    /// variable of the same name.
+    pub async fn load(
+        sdk: &aws_config::SdkConfig,
+        needs: &[Need],
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let secrets = match lookup("SECRETS_PATH").filter(|p| !p.trim().is_empty()) {
+            Some(path) => crate::secrets::load(&aws_sdk_ssm::Client::new(sdk), path.trim(), needs).await?,
+            None => Default::default(),
+        };
+        Self::from_lookup(needs, |key| secrets.get(key).cloned().or_else(|| lookup(key)))
     }
 
     /// Reads configuration through `lookup` (the environment in production, a map in tests).

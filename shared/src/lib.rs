@@ -31,6 +31,7 @@ pub mod outbound;
 pub mod phone;
 pub mod reopen;
 pub mod rest;
+pub mod secrets;
 pub mod store;
 pub mod telemetry;
 pub mod views;

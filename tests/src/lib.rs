@@ -97,7 +97,7 @@ pub async fn stack() -> &'static Stack {
             let resources = bootstrap(&sdk, &template, &tenant()).await.expect("bootstrap from template.yaml");
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind gateway");
             let port = listener.local_addr().expect("addr").port();
-            let config = test_config(&resources, port);
+            let config = test_config(&sdk, &resources, port).await;
             let app = App::recording(config, &sdk, calls());
             let options = GatewayOptions::like_aws(&resources);
             let gateway = gateway::start(app.clone(), listener, options).await.expect("start gateway");
@@ -121,26 +121,50 @@ fn tenant() -> String {
     format!("e2e-{}-{}", binary(), std::process::id())
 }
 
-/// The configuration the test stack runs with.
-pub fn test_config(resources: &LocalResources, port: u16) -> Config {
+/// The test stack's secrets, by parameter name, as the stack's Parameter Store holds them.
+pub const SECRET_VALUES: &[(&str, &str)] = &[
+    ("jwt_key", secrets::JWT),
+    ("webhook_secret", secrets::WEBHOOK),
+    ("whatsapp_app_secret", secrets::APP),
+    ("whatsapp_verify_token", secrets::VERIFY),
+    ("whatsapp_token", "e2e-whatsapp-token"),
+    ("guest_token_secret", secrets::GUEST),
+    ("provisioning_api_key", secrets::API_KEY),
+];
+
+/// Where this run's secrets live in the emulator's Parameter Store.
+pub fn secrets_path() -> String {
+    lobbybee_local::env::secrets_path(&tenant())
+}
+
+/// The configuration the test stack runs with: its secrets written to the emulator's Parameter
+/// Store and read back by the loader a deployed function uses.
+pub async fn test_config(sdk: &aws_config::SdkConfig, resources: &LocalResources, port: u16) -> Config {
+    lobbybee::secrets::store(sdk, &secrets_path(), SECRET_VALUES).await.expect("test secrets in Parameter Store");
     let mut vars = lobbybee_local::env::stack_vars(resources, port);
     vars.extend(
         [
-            ("JWT_SECRET", secrets::JWT),
-            ("WEBHOOK_SECRET", secrets::WEBHOOK),
-            ("WHATSAPP_APP_SECRET", secrets::APP),
-            ("WHATSAPP_VERIFY_TOKEN", secrets::VERIFY),
-            ("GUEST_TOKEN_SECRET", secrets::GUEST),
-            ("PROVISIONING_API_KEY", secrets::API_KEY),
+            ("SECRETS_PATH", secrets_path().as_str()),
             ("ALLOWED_ORIGINS", "https://dashboard.example"),
-            ("WHATSAPP_TOKEN", "e2e-whatsapp-token"),
             ("WHATSAPP_REOPEN_TEMPLATE", secrets::REOPEN_TEMPLATE),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned())),
     );
-    Config::from_lookup(&[], |key| vars.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()))
+    let needs = lobbybee::config::all_needs();
+    Config::load(sdk, &needs, |key| vars.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()))
+        .await
         .expect("test configuration")
+}
+
+/// A Parameter Store client whose calls are recorded for the permissions check (the secrets
+/// each function reads at start-up).
+pub fn recorded_ssm(sdk: &aws_config::SdkConfig) -> aws_sdk_ssm::Client {
+    let mut config = aws_sdk_ssm::config::Builder::from(sdk);
+    config.set_interceptors(Some(aws_sdk_ssm::config::SharedInterceptor::new(
+        calls().interceptor(lobbybee::calls::Service::Ssm),
+    )));
+    aws_sdk_ssm::Client::from_conf(config.build())
 }
 
 /// A second gateway over the same tenant whose handlers run with `configure`d settings, for
@@ -150,9 +174,9 @@ pub async fn gateway_with(configure: impl FnOnce(&mut Config)) -> Gateway {
     let stack = stack().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind gateway");
     let port = listener.local_addr().expect("addr").port();
-    let mut config = test_config(&stack.resources, port);
-    configure(&mut config);
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let mut config = test_config(&sdk, &stack.resources, port).await;
+    configure(&mut config);
     let app = App::recording(config, &sdk, calls());
     gateway::start(app, listener, GatewayOptions::default()).await.expect("start gateway")
 }

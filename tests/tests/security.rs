@@ -290,3 +290,45 @@ fn oversized_input_is_a_4xx_and_stores_nothing() {
         assert_eq!(departments, Department::Reception, "not transferred");
     });
 }
+
+#[test]
+fn each_function_reads_only_its_own_secrets_at_start_up_and_none_is_in_the_template() {
+    run(async {
+        let stack = stack().await;
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        let client = lobbybee_e2e::recorded_ssm(&sdk);
+        let path = lobbybee_e2e::secrets_path();
+        for (function, needs) in lobbybee::config::FUNCTIONS {
+            // Recorded as the function's own calls: the permissions check holds them against
+            // its role (ssm:GetParameters on exactly these parameters).
+            let loaded = lobbybee::calls::FUNCTION
+                .scope(function, lobbybee::secrets::load(&client, &path, needs))
+                .await
+                .unwrap_or_else(|e| panic!("{function}: {e}"));
+            let expected: Vec<&str> = lobbybee::secrets::SECRETS
+                .iter()
+                .filter(|(_, _, need)| needs.contains(need))
+                .flat_map(|(_, settings, _)| settings.iter().copied())
+                .collect();
+            let mut got: Vec<&str> = loaded.keys().map(String::as_str).collect();
+            let mut want = expected.clone();
+            got.sort_unstable();
+            want.sort_unstable();
+            assert_eq!(got, want, "{function} reads exactly its secrets");
+        }
+        let missing = lobbybee::secrets::load(&client, "/lobbybee/no-such-tenant", lobbybee::config::needs("rest-api"))
+            .await
+            .expect_err("no parameters there");
+        assert!(missing.problems.iter().any(|p| p.contains("/lobbybee/no-such-tenant/jwt_key")), "{missing}");
+        assert!(stack.app.config.jwt.is_some(), "the stack itself started from Parameter Store");
+
+        // The deployed functions' environment names no secret.
+        let template = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+        for (_, settings, _) in lobbybee::secrets::SECRETS {
+            for setting in *settings {
+                assert!(!template.contains(&format!("{setting}:")), "{setting} is set in template.yaml");
+            }
+        }
+        assert!(!template.contains("resolve:secretsmanager"), "no dynamic reference to a secret");
+    });
+}

@@ -1,11 +1,9 @@
-//! The guest webhook behind a Lambda Function URL (CONTRACT §3.1). The logic is
+//! The guest webhook behind a Lambda Function URL (docs/api.md §6). The logic is
 //! `lobbybee::webhook::handle`.
-
-use lobbybee::config::Need;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let needs = [Need::WebhookSecrets, Need::PushRetryQueue];
-    lobbybee::lambda::serve_http(&needs, |app, request| async move { lobbybee::webhook::handle(&app, request).await })
+    let needs = lobbybee::config::needs("guest-webhook");
+    lobbybee::lambda::serve_http(needs, |app, request| async move { lobbybee::webhook::handle(&app, request).await })
         .await
 }

@@ -1,10 +1,8 @@
 //! SQS consumer that retries socket pushes that failed for a reason other than 410 Gone. The
 //! logic is `lobbybee::delivery::Delivery::retry_batch`.
 
-use lobbybee::config::Need;
-
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let needs = [Need::PushRetryQueue];
-    lobbybee::lambda::serve_event(&needs, |app, event| async move { app.delivery.retry_batch(event).await }).await
+    let needs = lobbybee::config::needs("push-retry");
+    lobbybee::lambda::serve_event(needs, |app, event| async move { app.delivery.retry_batch(event).await }).await
 }

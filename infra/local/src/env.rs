@@ -26,6 +26,21 @@ pub fn lookup(key: &str, extra: &[(String, String)]) -> Option<String> {
         .or_else(|| DEV_DEFAULTS.iter().find(|(k, _)| *k == key).map(|(_, v)| (*v).to_owned()))
 }
 
+/// The development secrets of the stack, by parameter name (`jwt_key`, …), from the
+/// environment or [`DEV_DEFAULTS`]: the local stack writes them to the emulator's Parameter
+/// Store and reads them back the way a deployed function does.
+pub fn secret_values() -> Vec<(&'static str, String)> {
+    lobbybee::secrets::SECRETS
+        .iter()
+        .filter_map(|(name, settings, _)| Some((*name, lookup(settings.first()?, &[])?)))
+        .collect()
+}
+
+/// Where a local tenant's secrets live in the emulator's Parameter Store.
+pub fn secrets_path(tenant: &str) -> String {
+    format!("/lobbybee/{tenant}")
+}
+
 /// The variables that depend on where the local stack runs: resource names from the bootstrap
 /// and the gateway's own address (management endpoint, media links, fake WhatsApp API).
 pub fn stack_vars(resources: &crate::bootstrap::LocalResources, port: u16) -> Vec<(String, String)> {

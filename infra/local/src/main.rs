@@ -62,19 +62,32 @@ async fn run() -> Result<(), String> {
             Ok(())
         }
         "seed" => {
-            let app = local_app(&sdk, &resources, args.port)?;
+            let app = local_app(&sdk, &resources, &args.tenant, args.port).await?;
             let demo = seed_demo(&app).await?;
             print_demo(&demo);
             Ok(())
         }
-        "up" => up(&sdk, &resources, args.port).await,
+        "up" => up(&sdk, &resources, &args.tenant, args.port).await,
         other => Err(format!("unknown command {other}")),
     }
 }
 
-fn local_app(sdk: &aws_config::SdkConfig, resources: &LocalResources, port: u16) -> Result<App, String> {
-    let extra = env::stack_vars(resources, port);
-    let config = Config::from_lookup(&[], |key| env::lookup(key, &extra)).map_err(|e| e.to_string())?;
+/// The app of the local stack: its development secrets go to the emulator's Parameter Store
+/// and come back through the loader a deployed function uses.
+async fn local_app(
+    sdk: &aws_config::SdkConfig,
+    resources: &LocalResources,
+    tenant: &str,
+    port: u16,
+) -> Result<App, String> {
+    let path = env::secrets_path(tenant);
+    let values = env::secret_values();
+    let pairs: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    lobbybee::secrets::store(sdk, &path, &pairs).await?;
+    let mut extra = env::stack_vars(resources, port);
+    extra.push(("SECRETS_PATH".into(), path));
+    let needs = lobbybee::config::all_needs();
+    let config = Config::load(sdk, &needs, |key| env::lookup(key, &extra)).await.map_err(|e| e.to_string())?;
     Ok(App::new(config, sdk))
 }
 
@@ -84,8 +97,8 @@ async fn seed_demo(app: &App) -> Result<seed::DemoData, String> {
     seed::seed(&app.store, &jwt, &guest).await.map_err(|e| e.to_string())
 }
 
-async fn up(sdk: &aws_config::SdkConfig, resources: &LocalResources, port: u16) -> Result<(), String> {
-    let app = local_app(sdk, resources, port)?;
+async fn up(sdk: &aws_config::SdkConfig, resources: &LocalResources, tenant: &str, port: u16) -> Result<(), String> {
+    let app = local_app(sdk, resources, tenant, port).await?;
     let demo = seed_demo(&app).await?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
