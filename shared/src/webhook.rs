@@ -74,6 +74,14 @@ async fn receive(app: &App, request: &Request) -> Result<Response<Body>, HttpErr
     let form = h::header(request, "content-type")
         .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
     let body: Map<String, Value> = if form {
+        // Percent-decoded bytes must be UTF-8: nothing is stored with replacement characters.
+        let valid = serde_urlencoded::from_bytes::<Vec<(String, String)>>(raw)
+            .is_ok_and(|pairs| pairs.iter().all(|(k, v)| !k.contains('\u{FFFD}') && !v.contains('\u{FFFD}')))
+            && std::str::from_utf8(raw).is_ok();
+        if !valid {
+            check_signature(app, request, raw, false)?;
+            return Err(HttpError::new(400, "Invalid form body"));
+        }
         serde_urlencoded::from_bytes::<Vec<(String, String)>>(raw)
             .map_err(|_| HttpError::new(400, "Invalid form body"))?
             .into_iter()

@@ -94,6 +94,9 @@ pub enum TokenError {
     /// `exp` is more than the leeway in the past, or missing (a token must expire).
     #[error("token expired")]
     Expired,
+    /// `nbf` is more than the leeway in the future.
+    #[error("token not valid yet")]
+    NotYetValid,
     /// `token_type` missing or not `access` (a refresh token, say).
     #[error("not an access token")]
     NotAccessToken,
@@ -165,7 +168,8 @@ impl JwtVerifier {
         let mut validation = Validation::new(algorithm.algorithm());
         validation.leeway = LEEWAY_SECONDS;
         validation.validate_exp = true;
-        validation.validate_nbf = false;
+        // A token not valid yet (`nbf` in the future, beyond the leeway) is refused too.
+        validation.validate_nbf = true;
         // jsonwebtoken accepts a token *without* `iss`/`aud` even when they are configured, unless
         // they are also required; a configured issuer or audience must be present.
         let mut required = vec!["exp"];
@@ -243,6 +247,7 @@ fn classify(kind: &ErrorKind) -> TokenError {
     match kind {
         ErrorKind::InvalidSignature => TokenError::Signature,
         ErrorKind::ExpiredSignature => TokenError::Expired,
+        ErrorKind::ImmatureSignature => TokenError::NotYetValid,
         ErrorKind::InvalidIssuer => TokenError::Issuer,
         ErrorKind::InvalidAudience => TokenError::Audience,
         ErrorKind::InvalidAlgorithm => TokenError::Algorithm,
@@ -465,6 +470,12 @@ mod tests {
         explicit_null["token_type"] = Value::Null;
         let token = hs(&explicit_null, Algorithm::HS256, SECRET);
         assert_eq!(verifier().verify(&token), Err(TokenError::NotAccessToken));
+    }
+
+    #[test]
+    fn refuses_a_token_not_valid_yet() {
+        assert_eq!(verifier().verify(&hs256(json!({"nbf": now() + 3600}))), Err(TokenError::NotYetValid));
+        assert!(verifier().verify(&hs256(json!({"nbf": now() + 10}))).is_ok(), "within the leeway");
     }
 
     #[test]
