@@ -332,3 +332,106 @@ fn each_function_reads_only_its_own_secrets_at_start_up_and_none_is_in_the_templ
         assert!(!template.contains("resolve:secretsmanager"), "no dynamic reference to a secret");
     });
 }
+
+/// One conversation-scoped REST call of the dashboard, for `conversation`.
+fn conversation_calls(conversation: u64, staff_id: &str) -> Vec<(Method, String, Option<Value>)> {
+    let id = json!(conversation);
+    vec![
+        (Method::GET, format!("conversations/{conversation}/"), None),
+        (Method::POST, "conversations/close/".into(), Some(json!({"conversation_id": id}))),
+        (Method::POST, "conversations/transfer/".into(), Some(json!({"conversation_id": id, "department": "Café"}))),
+        (Method::POST, "conversations/assign/".into(), Some(json!({"conversation_id": id, "staff_id": staff_id}))),
+        (Method::POST, "messages/mark-read/".into(), Some(json!({"conversation_id": id}))),
+        (Method::POST, "messages/typing/".into(), Some(json!({"conversation_id": id, "is_typing": true}))),
+        (Method::POST, "messages/send/".into(), Some(json!({"conversation_id": id, "content": "intruder"}))),
+        (
+            Method::POST,
+            "media/upload-url/".into(),
+            Some(json!({"conversation_id": id, "filename": "a.jpg", "content_type": "image/jpeg", "size": 10})),
+        ),
+    ]
+}
+
+#[test]
+fn every_endpoint_and_frame_refuses_every_outsider_and_changes_nothing() {
+    run(async {
+        let stack = stack().await;
+        let (a, b) = (TestHotel::create(stack).await, TestHotel::create(stack).await);
+        let (conversation, _) = guest_writes(stack, &a.guest.number, "Reception", "Private: room 204").await;
+        let upload = send(
+            http()
+                .post(format!("{}/api/chat/upload-media/", stack.gateway.http_base()))
+                .bearer_auth(&a.reception.token)
+                .multipart(
+                    reqwest::multipart::Form::new().text("conversation_id", conversation.to_string()).part(
+                        "file",
+                        reqwest::multipart::Part::bytes(b"\xFF\xD8\xFF".to_vec())
+                            .file_name("a.jpg")
+                            .mime_str("image/jpeg")
+                            .unwrap(),
+                    ),
+                ),
+        )
+        .await;
+        let media_link = upload.body["file_url"].as_str().expect("uploaded").to_owned();
+        let read_back = || async {
+            let c = stack.app.store.get_conversation(conversation).await.unwrap().expect("conversation");
+            (message_count(stack, conversation).await, c.status, c.department, c.assigned_to, c.unread_count)
+        };
+        let before = read_back().await;
+
+        // A moved-out member (Reception → Housekeeping) and a deactivated one.
+        reprovision(stack, &a, &a.reception2, "department_staff", &["Housekeeping"]).await;
+        let deactivated = call(stack, Method::DELETE, &format!("admin/staff/{}", a.cafe.user_id), &key(), None).await;
+        assert_eq!(deactivated.status, 204);
+
+        let not_found = (404, json!({"error": "Conversation not found"}));
+        let denied = (403, json!({"error": "Access denied to this conversation"}));
+        let inactive = (401, json!({"detail": "User is inactive", "code": "user_inactive"}));
+        let attackers = [
+            ("hotel B's manager", &b.manager.token, &not_found),
+            ("hotel B's admin", &b.admin.token, &not_found),
+            ("another department", &a.housekeeping.token, &denied),
+            ("moved out of Reception", &a.reception2.token, &denied),
+            ("deactivated", &a.cafe.token, &inactive),
+        ];
+        for (who, token, expected) in attackers {
+            for (method, path, body) in conversation_calls(conversation, &a.reception.user_id) {
+                let answer = call(stack, method.clone(), &path, token, body).await;
+                assert_eq!((answer.status, answer.body), (*expected).clone(), "{who}: {method} {path}");
+            }
+            let link = send(http().get(&media_link).bearer_auth(token)).await;
+            assert!(matches!(link.status, 401 | 404), "{who}: media link answered {}", link.status);
+        }
+
+        // Sockets: outsiders' frames are refused with the contract's errors.
+        let frames = |id: u64| {
+            vec![
+                json!({"type": "text", "conversation_id": id, "content": "intruder"}),
+                json!({"type": "media", "conversation_id": id, "file_url": "https://x/a.jpg", "file_type": "image"}),
+                json!({"type": "typing", "conversation_id": id, "is_typing": true}),
+                json!({"type": "mark_read", "conversation_id": id}),
+                json!({"type": "subscribe_conversation", "conversation_id": id}),
+                json!({"type": "close_conversation", "conversation_id": id}),
+                json!({"type": "reopen-temporary", "conversation_id": id}),
+            ]
+        };
+        for (who, token, error) in [
+            ("hotel B's manager", &b.manager.token, "Conversation not found"),
+            ("another department", &a.housekeeping.token, "Access denied to this conversation"),
+            ("moved out of Reception", &a.reception2.token, "Access denied to this conversation"),
+        ] {
+            let mut socket = Socket::staff(stack, token, None).await;
+            for frame in frames(conversation) {
+                socket.send(frame.clone()).await;
+                assert_eq!(socket.expect("error").await["message"], error, "{who}: {frame}");
+            }
+            socket.close().await;
+        }
+        assert_eq!(Socket::connect(stack, &format!("/?token={}", a.cafe.token)).await.err(), Some(401));
+
+        // Read back as the store sees it: nothing changed.
+        assert_eq!(read_back().await, before);
+        assert!(stack.app.store.subscribers(conversation).await.unwrap().is_empty());
+    });
+}
