@@ -3,7 +3,8 @@
 //! - One management client per endpoint, built on first use and kept for the life of the
 //!   process (the SDK's standard retry mode retries throttling and 5xx with backoff).
 //! - Fan-out runs with bounded concurrency, so one slow socket does not hold the others.
-//! - `410 Gone` means the socket is dead: its record and index items are deleted at once.
+//! - `410 Gone` means the socket is dead: its record and index items are deleted at once,
+//!   unless it was stored in the last 30 s (a socket still connecting is "gone" too).
 //! - Any other failure hands the push to the retry queue, consumed by the `push-retry`
 //!   function; the message itself was stored before any push was tried, so nothing is lost.
 
@@ -24,6 +25,11 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 use crate::frames::ServerFrame;
 use crate::store::Store;
+
+/// How long a new connection may take to be established: API Gateway answers 410 for a socket
+/// whose `$connect` has not returned yet (its integration timeout is 29 s), so a 410 deletes
+/// only records older than this.
+const CONNECT_GRACE: chrono::Duration = chrono::Duration::seconds(30);
 
 /// How many pushes of one fan-out run at once.
 const FAN_OUT_CONCURRENCY: usize = 32;
@@ -187,9 +193,12 @@ impl Delivery {
                 let gone = matches!(err.as_service_error(), Some(PostToConnectionError::GoneException(_)))
                     || err.raw_response().is_some_and(|r| r.status().as_u16() == 410);
                 if gone {
-                    tracing::info!(connection_id, "socket gone, deleting its record");
-                    if let Err(e) = self.inner.store.delete_connection(connection_id).await {
-                        tracing::warn!(connection_id, error = %e, "could not delete stale connection");
+                    // A socket still in its `$connect` is "gone" too: its record is spared.
+                    let cutoff = crate::clock::now() - CONNECT_GRACE;
+                    match self.inner.store.delete_gone_connection(connection_id, cutoff).await {
+                        Ok(Some(_)) => tracing::info!(connection_id, "socket gone, its record deleted"),
+                        Ok(None) => tracing::debug!(connection_id, "socket gone or still connecting"),
+                        Err(e) => tracing::warn!(connection_id, error = %e, "could not delete stale connection"),
                     }
                     return PushResult::Gone;
                 }

@@ -23,7 +23,8 @@ async fn guest_says(stack: &Stack, number: &str, text: &str, department: &str) -
 
 /// A stored Reception staff connection whose socket is gone (API Gateway answers 410 for it).
 async fn ghost(stack: &Stack, hotel: &TestHotel) -> Connection {
-    let now = lobbybee::clock::now();
+    // Connected a minute ago: past the grace a still-connecting socket gets.
+    let now = lobbybee::clock::now() - chrono::Duration::seconds(60);
     let ghost = Connection {
         connection_id: format!("ghost{}", unique()),
         kind: lobbybee::model::ConnectionKind::Staff,
@@ -381,6 +382,42 @@ fn a_dead_connection_is_deleted_on_the_first_push_that_gets_410() {
         assert!(stack.app.store.get_connection(&ghost.connection_id).await.unwrap().is_none());
         let listeners = stack.app.store.listeners(&hotel.id, Department::Reception).await.unwrap();
         assert!(listeners.iter().all(|l| l.connection_id != ghost.connection_id));
+    });
+}
+
+#[test]
+fn sockets_that_connect_at_the_same_instant_all_hear_the_next_message_once() {
+    run(async {
+        let stack = stack().await;
+        let hotel = TestHotel::create(stack).await;
+        // A shift logging in together: 20 sockets of one department at once. Each `$connect`
+        // announces itself to the others, some of which are still connecting (410 for them).
+        let sockets = futures::future::join_all((0..20).map(|i| {
+            let token = if i % 2 == 0 { hotel.reception.token.clone() } else { hotel.reception2.token.clone() };
+            async move { Socket::staff(stack, &token, None).await }
+        }))
+        .await;
+        let mut sockets = sockets;
+        for socket in &mut sockets {
+            socket.barrier().await; // every handshake has completed and been announced
+        }
+        assert_eq!(
+            stack.app.store.listeners(&hotel.id, Department::Reception).await.unwrap().len(),
+            20,
+            "no socket lost its registration"
+        );
+        let (conversation, message) =
+            guest_says(stack, &hotel.guest.number, "Is breakfast still on?", "Reception").await;
+        for socket in &mut sockets {
+            assert_eq!(socket.expect("new_conversation").await["data"]["id"], conversation);
+            let frame = socket.expect("message").await;
+            assert_eq!(
+                (&frame["data"]["id"], &frame["data"]["conversation_id"]),
+                (&json!(message), &json!(conversation))
+            );
+            let rest = socket.barrier().await;
+            assert!(rest.iter().all(|f| f["type"] != "message"), "exactly once: {rest:?}");
+        }
     });
 }
 

@@ -87,10 +87,33 @@ impl Store {
     /// Deletes a connection and every index item; returns what was stored (`None` when it was
     /// already gone, e.g. a 410 and a `$disconnect` racing).
     pub async fn delete_connection(&self, id: &str) -> Result<Option<Connection>, StoreError> {
+        self.delete_connection_if(id, |_| true).await
+    }
+
+    /// Deletes a connection that API Gateway called gone (410), unless it connected after
+    /// `connected_after`: a socket whose `$connect` has not returned yet is also "gone" to the
+    /// Management API, and must not lose its fresh record (peers connecting at the same moment
+    /// announce themselves to each other). `Ok(None)` when nothing was deleted.
+    pub async fn delete_gone_connection(
+        &self,
+        id: &str,
+        connected_after: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<Connection>, StoreError> {
+        self.delete_connection_if(id, |c| c.connected_at <= connected_after).await
+    }
+
+    async fn delete_connection_if(
+        &self,
+        id: &str,
+        delete: impl Fn(&Connection) -> bool,
+    ) -> Result<Option<Connection>, StoreError> {
         let items = self.query_prefix(&keys::connection(id), "").await?;
         let Some(connection) = decode_connection(&items)? else {
             return Ok(None);
         };
+        if !delete(&connection) {
+            return Ok(None);
+        }
         let index_key = keys::connection_ref(id);
         let mut deletes = vec![self.delete(&keys::connection(id), PROFILE, None, &[])?];
         for conversation in &connection.subscriptions {
