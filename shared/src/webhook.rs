@@ -99,9 +99,12 @@ async fn receive(app: &App, request: &Request) -> Result<Response<Body>, HttpErr
     let meta = body.get("object").is_some() && body.get("entry").is_some();
     check_signature(app, request, raw, meta)?;
     if meta {
-        receive_meta(app, &body).await;
         crate::telemetry::metric("WebhookCalls", 1.0);
-        return Ok(h::json_response(200, &json!({ "success": true })));
+        return match receive_meta(app, &body).await {
+            Ok(()) => Ok(h::json_response(200, &json!({ "success": true }))),
+            // Meta delivers the whole payload again; what was stored is recognised by its wamid.
+            Err(Transient) => Err(HttpError::new(503, "Temporarily unavailable, please retry")),
+        };
     }
     receive_simple(app, &body).await
 }
@@ -375,9 +378,36 @@ async fn announce_guest_message(
     chat::announce_message(app, &origin, conversation, message, guest).await;
 }
 
-/// Meta webhook body: every message and status, each on its own; a failure of one is logged
-/// and never fails the others or the answer (Meta retries and then disables failing webhooks).
-async fn receive_meta(app: &App, body: &Map<String, Value>) {
+/// Why an item of a Meta payload was not taken.
+#[derive(Debug)]
+enum Skip {
+    /// It never will be (unknown guest or number, malformed item): logged, answered 200.
+    Permanent(String),
+    /// It might be later (the store failed, contention): the payload is answered 5xx.
+    Transient(String),
+}
+
+impl From<StoreError> for Skip {
+    fn from(e: StoreError) -> Self {
+        Skip::Transient(e.to_string())
+    }
+}
+
+impl From<&'static str> for Skip {
+    fn from(reason: &'static str) -> Self {
+        Skip::Permanent(reason.to_owned())
+    }
+}
+
+/// Some item of a Meta payload could not be stored for a transient reason.
+#[derive(Debug)]
+struct Transient;
+
+/// Meta webhook body: every message and status on its own, so one bad item never blocks the
+/// others. Items that can never be taken are logged and skipped (Meta retries, then disables,
+/// failing webhooks); if any could not be stored for a transient reason, the answer is `Err`
+/// (5xx) so that Meta delivers the payload again, and the wamid makes the repeat safe.
+async fn receive_meta(app: &App, body: &Map<String, Value>) -> Result<(), Transient> {
     let values = body
         .get("entry")
         .and_then(Value::as_array)
@@ -385,6 +415,15 @@ async fn receive_meta(app: &App, body: &Map<String, Value>) {
         .flatten()
         .flat_map(|entry| entry.get("changes").and_then(Value::as_array).into_iter().flatten())
         .filter_map(|change| change.get("value"));
+    let mut retry = false;
+    let mut note = |result: Result<(), Skip>, what: &str| match result {
+        Ok(()) => {}
+        Err(Skip::Permanent(reason)) => tracing::warn!(reason, "webhook {what} skipped"),
+        Err(Skip::Transient(reason)) => {
+            tracing::error!(reason, "webhook {what} not stored: asking Meta to retry");
+            retry = true;
+        }
+    };
     for value in values {
         let phone_number_id = value.pointer("/metadata/phone_number_id").and_then(Value::as_str);
         let hotel = match phone_number_id {
@@ -398,21 +437,18 @@ async fn receive_meta(app: &App, body: &Map<String, Value>) {
                 continue;
             }
             Err(e) => {
-                tracing::error!(error = %e, "hotel lookup failed");
+                note(Err(e.into()), "hotel lookup");
                 continue;
             }
         };
         for message in value.get("messages").and_then(Value::as_array).into_iter().flatten() {
-            if let Err(e) = meta_message(app, &hotel.id, message).await {
-                tracing::warn!(error = %e, "webhook message skipped");
-            }
+            note(meta_message(app, &hotel.id, message).await, "message");
         }
         for status in value.get("statuses").and_then(Value::as_array).into_iter().flatten() {
-            if let Err(e) = meta_status(app, status).await {
-                tracing::warn!(error = %e, "webhook status skipped");
-            }
+            note(meta_status(app, status).await, "status");
         }
     }
+    if retry { Err(Transient) } else { Ok(()) }
 }
 
 /// What a Meta message item carries, as a guest message. Meta's own limits keep texts short;
@@ -447,13 +483,15 @@ fn meta_parts(message: &Value) -> (MessageType, String, Option<String>) {
     }
 }
 
-async fn meta_message(app: &App, hotel_id: &str, message: &Value) -> Result<(), String> {
+async fn meta_message(app: &App, hotel_id: &str, message: &Value) -> Result<(), Skip> {
     let from = message.get("from").and_then(Value::as_str).ok_or("message without sender")?;
     let wamid = message.get("id").and_then(Value::as_str).ok_or("message without id")?.to_owned();
-    let number = crate::phone::normalize(from, &app.config.default_country_code).map_err(|e| e.to_string())?;
+    let number =
+        crate::phone::normalize(from, &app.config.default_country_code).map_err(|e| Skip::Permanent(e.to_string()))?;
     let record = match find_guest(app, number.as_str(), Some(hotel_id)).await {
         Ok(record) => record,
-        Err(e) => return Err(format!("guest not usable ({})", e.status)),
+        Err(e) if e.status >= 500 => return Err(Skip::Transient(format!("guest lookup failed ({})", e.status))),
+        Err(e) => return Err(Skip::Permanent(format!("guest not usable ({})", e.status))),
     };
     let (message_type, content, media_filename) = meta_content(message);
     let new = NewMessage {
@@ -476,7 +514,7 @@ async fn meta_message(app: &App, hotel_id: &str, message: &Value) -> Result<(), 
     // The guest's active conversation with the most recent message, else a new Reception one.
     let mut latest: Option<Conversation> = None;
     for (_, id) in &record.active {
-        if let Ok(Some(c)) = app.store.get_conversation(*id).await
+        if let Some(c) = app.store.get_conversation(*id).await?
             && c.status == ConversationStatus::Active
             && latest.as_ref().is_none_or(|l| c.last_message_at > l.last_message_at)
         {
@@ -493,8 +531,7 @@ async fn meta_message(app: &App, hotel_id: &str, message: &Value) -> Result<(), 
             other => other,
         },
         None => app.store.add_guest_message(&record.guest, department, kind, new, now).await,
-    }
-    .map_err(|e| e.to_string())?;
+    }?;
     if let AppendOutcome::Stored(mut appended) = outcome {
         crate::telemetry::metric("MessagesIn", 1.0);
         // Media go under the conversation's key once it is known, so their links open only for
@@ -532,8 +569,8 @@ async fn accept_reopen(
     conversation_id: ConversationId,
     reply: &NewMessage,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<bool, String> {
-    let conversation = app.store.get_conversation(conversation_id).await.map_err(|e| e.to_string())?;
+) -> Result<bool, Skip> {
+    let conversation = app.store.get_conversation(conversation_id).await?;
     let own = conversation.is_some_and(|c| {
         c.guest_id == record.guest.id && c.hotel_id == record.guest.hotel_id && c.status == ConversationStatus::Active
     });
@@ -546,7 +583,7 @@ async fn accept_reopen(
         Ok(AppendOutcome::Stored(appended)) => appended,
         Ok(AppendOutcome::Duplicate(_)) => return Ok(true),
         Err(StoreError::ConversationClosed | StoreError::NotFound) => return Ok(false),
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(e.into()),
     };
     crate::telemetry::metric("MessagesIn", 1.0);
     announce_guest_message(app, &appended.conversation, &appended.message, false, record).await;
@@ -556,7 +593,7 @@ async fn accept_reopen(
     Ok(true)
 }
 
-async fn meta_status(app: &App, status: &Value) -> Result<(), String> {
+async fn meta_status(app: &App, status: &Value) -> Result<(), Skip> {
     let wamid = status.get("id").and_then(Value::as_str).ok_or("status without id")?;
     let new_status = status
         .get("status")
@@ -564,13 +601,10 @@ async fn meta_status(app: &App, status: &Value) -> Result<(), String> {
         .and_then(DeliveryStatus::parse)
         .filter(|s| *s != DeliveryStatus::Queued)
         .ok_or("unknown status")?;
-    let record = app.store.provider_message(wamid).await.map_err(|e| e.to_string())?.ok_or("unknown wamid")?;
+    let record = app.store.provider_message(wamid).await?.ok_or("unknown wamid")?;
     let now = crate::clock::now();
-    let updated = app
-        .store
-        .set_delivery_status(record.conversation_id, record.message_id, new_status, None, now)
-        .await
-        .map_err(|e| e.to_string())?;
+    let updated =
+        app.store.set_delivery_status(record.conversation_id, record.message_id, new_status, None, now).await?;
     let (Some(message), Ok(Some(conversation))) = (updated, app.store.get_conversation(record.conversation_id).await)
     else {
         return Ok(()); // not a forward move: nothing to tell

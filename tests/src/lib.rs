@@ -13,6 +13,7 @@
 
 pub mod asyncapi;
 pub mod client;
+pub mod faults;
 pub mod fixtures;
 pub mod openapi;
 pub mod permissions;
@@ -171,13 +172,24 @@ pub fn recorded_ssm(sdk: &aws_config::SdkConfig) -> aws_sdk_ssm::Client {
 /// settings that change answers (such as the conversation list format). It polls no queues (the
 /// stack's own gateway keeps consuming them) and pushes to its own sockets only.
 pub async fn gateway_with(configure: impl FnOnce(&mut Config)) -> Gateway {
+    let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    second_gateway(&sdk, configure).await
+}
+
+/// Like [`gateway_with`], with every AWS call of its handlers going through `proxy`, which can
+/// be told to fail them.
+pub async fn gateway_through(proxy: &faults::FaultProxy) -> Gateway {
+    let sdk = aws_config::defaults(BehaviorVersion::latest()).endpoint_url(&proxy.url).load().await;
+    second_gateway(&sdk, |_| {}).await
+}
+
+async fn second_gateway(sdk: &aws_config::SdkConfig, configure: impl FnOnce(&mut Config)) -> Gateway {
     let stack = stack().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind gateway");
     let port = listener.local_addr().expect("addr").port();
-    let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
-    let mut config = test_config(&sdk, &stack.resources, port).await;
+    let mut config = test_config(sdk, &stack.resources, port).await;
     configure(&mut config);
-    let app = App::recording(config, &sdk, calls());
+    let app = App::recording(config, sdk, calls());
     gateway::start(app, listener, GatewayOptions::default()).await.expect("start gateway")
 }
 

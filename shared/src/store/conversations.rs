@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::codec::{self, Item, Keys};
 use super::keys::{self, MESSAGE_ID_STRIDE, PROFILE};
-use super::{MAX_ATTEMPTS, NEW_ITEM, Store, StoreError, TxError, UpdateSpec};
+use super::{MAX_ATTEMPTS, NEW_ITEM, Store, StoreError, TxError, UpdateSpec, contention_pause};
 use crate::department::Department;
 use crate::model::{
     Conversation, ConversationId, ConversationStatus, ConversationType, DeliveryStatus, Guest, Message, MessageId,
@@ -234,7 +234,7 @@ impl Store {
         {
             return Ok(AppendOutcome::Duplicate(record));
         }
-        for _ in 0..MAX_ATTEMPTS {
+        for round in 0..MAX_ATTEMPTS {
             let lock = self.get(&keys::guest(guest.id), &keys::active_lock(department)).await?;
             let attempt = match lock.as_ref().and_then(|l| codec::get_u64(l, "conversation_id")) {
                 Some(id) => self.try_append(id, Some(guest), &message, now).await,
@@ -242,7 +242,7 @@ impl Store {
             };
             match attempt {
                 // Closed or created concurrently: look at the lock again.
-                Err(Attempt::Retry) | Err(Attempt::Closed) | Err(Attempt::Missing) => continue,
+                Err(Attempt::Retry) | Err(Attempt::Closed) | Err(Attempt::Missing) => contention_pause(round).await,
                 Err(Attempt::Failed(e)) => return Err(e),
                 Err(Attempt::Duplicate) => return self.duplicate_of(&message).await,
                 Ok(appended) => return Ok(AppendOutcome::Stored(Box::new(appended))),
@@ -265,10 +265,10 @@ impl Store {
         } else {
             None
         };
-        for _ in 0..MAX_ATTEMPTS {
+        for round in 0..MAX_ATTEMPTS {
             match self.try_append(conversation_id, guest.as_ref(), &message, now).await {
                 Ok(appended) => return Ok(AppendOutcome::Stored(Box::new(appended))),
-                Err(Attempt::Retry) => continue,
+                Err(Attempt::Retry) => contention_pause(round).await,
                 Err(Attempt::Closed) => return Err(StoreError::ConversationClosed),
                 Err(Attempt::Missing) => return Err(StoreError::NotFound),
                 Err(Attempt::Duplicate) => return self.duplicate_of(&message).await,
@@ -402,7 +402,7 @@ impl Store {
         conversation_type: ConversationType,
         now: DateTime<Utc>,
     ) -> Result<(Conversation, bool), StoreError> {
-        for _ in 0..MAX_ATTEMPTS {
+        for round in 0..MAX_ATTEMPTS {
             let lock = self.get(&keys::guest(guest.id), &keys::active_lock(department)).await?;
             if let Some(id) = lock.as_ref().and_then(|l| codec::get_u64(l, "conversation_id")) {
                 match self.get_conversation(id).await? {
@@ -419,7 +419,7 @@ impl Store {
             ];
             match self.transact(tx).await {
                 Ok(()) => return Ok((conversation, true)),
-                Err(TxError::Conditions(_)) => continue,
+                Err(TxError::Conditions(_)) => contention_pause(round).await,
                 Err(TxError::Store(e)) => return Err(e),
             }
         }
@@ -484,7 +484,7 @@ impl Store {
         note: NewMessage,
         now: DateTime<Utc>,
     ) -> Result<Appended, TransferError> {
-        for _ in 0..MAX_ATTEMPTS {
+        for round in 0..MAX_ATTEMPTS {
             let mut conversation = self.get_conversation(id).await?.ok_or(StoreError::NotFound)?;
             if conversation.status != ConversationStatus::Active {
                 return Err(StoreError::ConversationClosed.into());
@@ -538,7 +538,7 @@ impl Store {
                         None => continue,
                     }
                 }
-                Err(TxError::Conditions(_)) => continue,
+                Err(TxError::Conditions(_)) => contention_pause(round).await,
                 Err(TxError::Store(e)) => return Err(e.into()),
             }
         }

@@ -1,0 +1,100 @@
+//! A fault-injecting proxy between the functions and the AWS emulator.
+//!
+//! MiniStack keeps its data in memory, so stopping it is not a way to test an outage. Instead a
+//! gateway's AWS clients can be pointed at this proxy ([`crate::gateway_through`]): it forwards
+//! every request to `AWS_ENDPOINT_URL` unchanged until told to fail, and then answers each one
+//! with a 500 `InternalServerError` (which the SDKs retry, then report), for as long as it is told.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+/// A running proxy.
+#[derive(Debug, Clone)]
+pub struct FaultProxy {
+    /// `http://127.0.0.1:PORT`, the endpoint to give the SDK.
+    pub url: String,
+    state: Arc<Faults>,
+}
+
+#[derive(Debug)]
+struct Faults {
+    target: String,
+    failing: AtomicBool,
+    failed: AtomicUsize,
+    http: reqwest::Client,
+}
+
+impl FaultProxy {
+    /// Starts a proxy to `target` (the emulator) on a free loopback port.
+    pub async fn start(target: &str) -> FaultProxy {
+        let state = Arc::new(Faults {
+            target: target.trim_end_matches('/').to_owned(),
+            failing: AtomicBool::new(false),
+            failed: AtomicUsize::new(0),
+            http: reqwest::Client::new(),
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fault proxy");
+        let url = format!("http://{}", listener.local_addr().expect("proxy address"));
+        let app = axum::Router::new().fallback(forward).with_state(state.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FaultProxy { url, state }
+    }
+
+    /// From now on, every request fails (`true`) or goes through (`false`).
+    pub fn fail(&self, failing: bool) {
+        self.state.failing.store(failing, Ordering::SeqCst);
+    }
+
+    /// How many requests were failed so far.
+    pub fn failed(&self) -> usize {
+        self.state.failed.load(Ordering::SeqCst)
+    }
+}
+
+async fn forward(State(faults): State<Arc<Faults>>, request: Request) -> Response {
+    if faults.failing.load(Ordering::SeqCst) {
+        faults.failed.fetch_add(1, Ordering::SeqCst);
+        let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"injected fault"}"#;
+        let headers = [("content-type", "application/x-amz-json-1.0"), ("x-amzn-errortype", "InternalServerError")];
+        return (StatusCode::INTERNAL_SERVER_ERROR, headers, body).into_response();
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, 64 * 1024 * 1024).await else {
+        return StatusCode::BAD_REQUEST.into_response();
+    };
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut upstream = faults.http.request(parts.method.clone(), format!("{}{path}", faults.target)).body(body);
+    for (name, value) in &parts.headers {
+        if name != "host" && name != "content-length" {
+            upstream = upstream.header(name.as_str(), value.as_bytes());
+        }
+    }
+    let Ok(answer) = upstream.send().await else {
+        return StatusCode::BAD_GATEWAY.into_response();
+    };
+    let status = StatusCode::from_u16(answer.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let headers: Vec<(HeaderName, Vec<u8>)> = answer
+        .headers()
+        .iter()
+        .filter(|(name, _)| name.as_str() != "content-length" && name.as_str() != "transfer-encoding")
+        .filter_map(|(name, value)| {
+            Some((HeaderName::from_bytes(name.as_str().as_bytes()).ok()?, value.as_bytes().to_vec()))
+        })
+        .collect();
+    let bytes: Bytes = answer.bytes().await.unwrap_or_default();
+    let mut response = Response::new(Body::from(bytes));
+    *response.status_mut() = status;
+    for (name, value) in headers {
+        if let Ok(value) = axum::http::HeaderValue::from_bytes(&value) {
+            response.headers_mut().append(name, value);
+        }
+    }
+    response
+}

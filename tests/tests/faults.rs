@@ -1,0 +1,123 @@
+//! Failures and crowds (docs/operations.md, "Failure modes"): the store failing for a while,
+//! many messages to one conversation at once. Faults are injected with a proxy between the
+//! functions and the emulator (`lobbybee_e2e::faults`); waiting is always for an event.
+
+use lobbybee::store::PageDirection;
+use lobbybee_e2e::client::{Socket, guest_writes, meta_payload, webhook};
+use lobbybee_e2e::faults::FaultProxy;
+use lobbybee_e2e::fixtures::TestHotel;
+use lobbybee_e2e::{Stack, gateway_through, run, secrets, stack, unique};
+use serde_json::{Value, json};
+
+async fn stored(stack: &Stack, conversation: u64) -> Vec<lobbybee::model::Message> {
+    stack.app.store.messages(conversation, PageDirection::Latest, 500).await.expect("messages").messages
+}
+
+/// POSTs a signed Meta body to the webhook of the gateway at `http_base`.
+async fn meta_to(http_base: &str, raw: &str) -> u16 {
+    let signature = lobbybee::auth::signature::sign(secrets::APP.as_bytes(), raw.as_bytes());
+    let answer = lobbybee_e2e::client::send(
+        lobbybee_e2e::client::http()
+            .post(format!("{http_base}/api/chat/guest-webhook/"))
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", signature)
+            .body(raw.to_owned()),
+    )
+    .await;
+    lobbybee_e2e::openapi::check_answer("POST", "guest-webhook/", &answer);
+    answer.status
+}
+
+fn text_from(hotel: &TestHotel, wamid: &str, body: &str) -> Value {
+    json!({ "from": hotel.guest.number.trim_start_matches('+'), "id": wamid, "timestamp": "1795514531",
+            "type": "text", "text": { "body": body } })
+}
+
+#[test]
+fn a_meta_message_the_store_cannot_take_is_answered_5xx_and_stored_once_when_meta_retries() {
+    run(async {
+        let stack = stack().await;
+        let hotel = TestHotel::create(stack).await;
+        let (conversation, _) = guest_writes(stack, &hotel.guest.number, "Reception", "Hello").await;
+        let proxy = FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL").expect("emulator")).await;
+        let gateway = gateway_through(&proxy).await;
+        let payload =
+            meta_payload(&hotel.phone_number_id, text_from(&hotel, &format!("wamid.{}", unique()), "Late checkout?"));
+
+        proxy.fail(true);
+        assert_eq!(meta_to(&gateway.http_base(), &payload).await, 503, "Meta is asked to retry");
+        assert!(proxy.failed() > 0);
+        proxy.fail(false);
+        assert_eq!(stored(stack, conversation).await.len(), 1, "nothing half-written");
+
+        // Meta delivers the same payload again (and again): stored once.
+        assert_eq!(meta_to(&gateway.http_base(), &payload).await, 200);
+        assert_eq!(meta_to(&gateway.http_base(), &payload).await, 200);
+        let contents: Vec<String> = stored(stack, conversation).await.into_iter().map(|m| m.content).collect();
+        assert_eq!(contents, vec!["Hello", "Late checkout?"]);
+
+        // A payload for an unknown number is not a transient failure: 200, nothing stored.
+        let stranger = json!({ "from": "15550000001", "id": format!("wamid.{}", unique()), "timestamp": "1", "type": "text", "text": { "body": "hi" } });
+        assert_eq!(meta_to(&gateway.http_base(), &meta_payload(&hotel.phone_number_id, stranger)).await, 200);
+        gateway.shutdown().await;
+    });
+}
+
+#[test]
+fn twenty_messages_to_one_conversation_at_once_are_all_stored_in_order() {
+    run(async {
+        let stack = stack().await;
+        let hotel = TestHotel::create(stack).await;
+        let (conversation, _) = guest_writes(stack, &hotel.guest.number, "Reception", "First").await;
+        let mut staff = Socket::staff(stack, &hotel.reception.token, None).await;
+        staff.barrier().await;
+
+        // An album of ten photos from Meta and ten staff replies, all at once.
+        let from_guest = (0..10).map(|i| {
+            let raw = meta_payload(
+                &hotel.phone_number_id,
+                text_from(&hotel, &format!("wamid.{}", unique()), &format!("photo {i}")),
+            );
+            async move {
+                let signature = lobbybee::auth::signature::sign(secrets::APP.as_bytes(), raw.as_bytes());
+                webhook(
+                    stack,
+                    raw.as_bytes(),
+                    &[("content-type", "application/json".into()), ("x-hub-signature-256", signature)],
+                )
+                .await
+                .status
+            }
+        });
+        let replies = (0..10).map(|i| {
+            let token = hotel.reception2.token.clone();
+            async move {
+                let mut socket = Socket::staff(stack, &token, None).await;
+                socket
+                    .send(json!({"type": "text", "conversation_id": conversation, "content": format!("reply {i}")}))
+                    .await;
+                // (the guest's photos arrive on this Reception socket meanwhile)
+                loop {
+                    let frame = socket.next().await;
+                    if frame["type"] == "acknowledgment" {
+                        break frame["status"].clone();
+                    }
+                }
+            }
+        });
+        let (statuses, acks) = tokio::join!(futures::future::join_all(from_guest), futures::future::join_all(replies));
+        assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+        assert!(acks.iter().all(|a| a == "received"), "{acks:?}");
+
+        let messages = stored(stack, conversation).await;
+        assert_eq!(messages.len(), 21, "none lost");
+        let ids: Vec<u64> = messages.iter().map(|m| m.id).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids increase: {ids:?}");
+        // Every one reached the department's socket, once.
+        let mut heard = std::collections::BTreeSet::new();
+        while heard.len() < 20 {
+            let frame = staff.expect("message").await;
+            assert!(heard.insert(frame["data"]["id"].as_u64().expect("id")), "heard twice: {frame}");
+        }
+    });
+}
