@@ -121,3 +121,38 @@ fn twenty_messages_to_one_conversation_at_once_are_all_stored_in_order() {
         }
     });
 }
+
+#[test]
+fn a_guest_whose_conversation_expired_behind_its_lock_can_write_again() {
+    run(async {
+        let stack = stack().await;
+        let hotel = TestHotel::create(stack).await;
+        let (expired, _) = guest_writes(stack, &hotel.guest.number, "Reception", "Old news").await;
+        // DynamoDB's TTL removes the conversation (MessageRetentionDays); the guest's
+        // active-conversation lock has no TTL and still names it.
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        aws_sdk_dynamodb::Client::new(&sdk)
+            .delete_item()
+            .table_name(stack.app.store.table())
+            .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(lobbybee::store::keys::conversation(expired)))
+            .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(lobbybee::store::keys::PROFILE.into()))
+            .send()
+            .await
+            .expect("conversation item deleted");
+
+        let (fresh, _) = guest_writes(stack, &hotel.guest.number, "Reception", "Hello again").await;
+        assert_ne!(fresh, expired, "a new conversation");
+        let contents: Vec<String> = stored(stack, fresh).await.into_iter().map(|m| m.content).collect();
+        assert_eq!(contents, vec!["Hello again"]);
+        // Staff opening one for the guest find the new one, not the ghost.
+        let created = lobbybee_e2e::client::rest(
+            stack,
+            reqwest::Method::POST,
+            "conversations/create/",
+            Some(&hotel.reception.token),
+            Some(json!({"guest_whatsapp_number": hotel.guest.number, "department_type": "Reception"})),
+        )
+        .await;
+        assert_eq!((created.status, &created.body["conversation"]["id"]), (201, &json!(fresh)));
+    });
+}

@@ -241,14 +241,42 @@ impl Store {
                 None => self.try_create(guest, department, new_type, &message, now).await,
             };
             match attempt {
+                // The conversation behind the lock is gone (expired by the retention TTL, which
+                // the lock does not have): release the lock, then create a new one.
+                Err(Attempt::Missing) => {
+                    if let Some(id) = lock.as_ref().and_then(|l| codec::get_u64(l, "conversation_id")) {
+                        self.release_stale_lock(guest.id, department, id).await?;
+                    }
+                }
                 // Closed or created concurrently: look at the lock again.
-                Err(Attempt::Retry) | Err(Attempt::Closed) | Err(Attempt::Missing) => contention_pause(round).await,
+                Err(Attempt::Retry) | Err(Attempt::Closed) => contention_pause(round).await,
                 Err(Attempt::Failed(e)) => return Err(e),
                 Err(Attempt::Duplicate) => return self.duplicate_of(&message).await,
                 Ok(appended) => return Ok(AppendOutcome::Stored(Box::new(appended))),
             }
         }
         Err(StoreError::Contention)
+    }
+
+    /// Deletes a guest's active-conversation lock that still names `conversation` (whose item is
+    /// gone); a lock that moved on meanwhile is left alone.
+    async fn release_stale_lock(
+        &self,
+        guest: crate::model::GuestId,
+        department: Department,
+        conversation: ConversationId,
+    ) -> Result<(), StoreError> {
+        tracing::warn!(guest, conversation, "active-conversation lock without its conversation released");
+        let delete = self.delete(
+            &keys::guest(guest),
+            &keys::active_lock(department),
+            Some("conversation_id = :id"),
+            &[(":id", codec::n(conversation))],
+        )?;
+        match self.transact(vec![delete]).await {
+            Ok(()) | Err(TxError::Conditions(_)) => Ok(()),
+            Err(TxError::Store(e)) => Err(e),
+        }
     }
 
     /// Adds a message to an existing, active conversation (staff replies, system messages, a
@@ -407,7 +435,14 @@ impl Store {
             if let Some(id) = lock.as_ref().and_then(|l| codec::get_u64(l, "conversation_id")) {
                 match self.get_conversation(id).await? {
                     Some(c) if c.status == ConversationStatus::Active => return Ok((c, false)),
-                    _ => continue,
+                    None => {
+                        self.release_stale_lock(guest.id, department, id).await?;
+                        continue;
+                    }
+                    Some(_) => {
+                        contention_pause(round).await;
+                        continue;
+                    }
                 }
             }
             let id = self.allocate_conversation_id().await?;
