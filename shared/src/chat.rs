@@ -327,7 +327,23 @@ pub fn within_window(last_inbound: Option<DateTime<Utc>>, now: DateTime<Utc>) ->
 /// Fans a stored staff message out and queues it for WhatsApp; outside the 24-hour window,
 /// records a system message instead (docs/api.md §7).
 pub async fn publish_staff_message(app: &App, origin: &Origin, sent: &StaffSend) {
-    announce_message(app, origin, &sent.conversation, &sent.message, &sent.guest).await;
+    // Queued for WhatsApp before anything else, so that a timeout during the fan-out can never
+    // leave the message `queued` with no job behind it.
+    let mut message = sent.message.clone();
+    if !sent.outside_window
+        && let Err(e) = crate::outbound::enqueue(app, &sent.conversation, &sent.message, sent.kind.clone()).await
+    {
+        tracing::error!(error = %e, message_id = sent.message.id, "could not queue outbound message");
+        let now = crate::clock::now();
+        if let Ok(Some(failed)) = app
+            .store
+            .set_delivery_status(sent.conversation.id, sent.message.id, DeliveryStatus::Failed, None, now)
+            .await
+        {
+            message = failed; // the `message` frame says so
+        }
+    }
+    announce_message(app, origin, &sent.conversation, &message, &sent.guest).await;
     if sent.outside_window {
         let note = NewMessage::system(
             "This message was not sent to WhatsApp: the guest has not written in the last 24 hours.",
@@ -339,18 +355,6 @@ pub async fn publish_staff_message(app: &App, origin: &Origin, sent: &StaffSend)
             }
             Ok(AppendOutcome::Duplicate(_)) => {}
             Err(e) => tracing::warn!(error = %e, "could not store window notice"),
-        }
-        return;
-    }
-    if let Err(e) = crate::outbound::enqueue(app, &sent.conversation, &sent.message, sent.kind.clone()).await {
-        tracing::error!(error = %e, message_id = sent.message.id, "could not queue outbound message");
-        let now = crate::clock::now();
-        if let Ok(Some(message)) = app
-            .store
-            .set_delivery_status(sent.conversation.id, sent.message.id, DeliveryStatus::Failed, None, now)
-            .await
-        {
-            notify_delivery(app, &sent.conversation, &message).await;
         }
     }
 }

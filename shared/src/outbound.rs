@@ -103,6 +103,10 @@ enum Attempt {
     Permanent(String),
 }
 
+/// How long a sender holds a message it is sending (longer than the Cloud API call's 10 s
+/// timeout); after that, a crashed sender's message may be taken again.
+const SEND_CLAIM: chrono::Duration = chrono::Duration::seconds(60);
+
 /// Conversations of one batch sent at the same time (each conversation's jobs stay in order).
 const BATCH_CONCURRENCY: usize = 10;
 
@@ -221,9 +225,29 @@ async fn send(app: &App, job: &OutboundJob) -> Attempt {
         Ok(_) => return Attempt::Permanent("message no longer exists".into()),
         Err(e) => return Attempt::Retry(e.to_string()),
     };
-    if message.as_ref().is_some_and(|m| m.delivery_status != Some(DeliveryStatus::Queued)) {
-        return Attempt::Done; // a redelivered job whose message already went out
+    let Some(message) = message else {
+        return deliver(app, job, &conversation, None).await; // a notice: nothing to claim
+    };
+    // One sender at a time: a redelivered or concurrent job whose message went out, or is being
+    // sent, does nothing (the claim lasts longer than one send may take).
+    let now = crate::clock::now();
+    match app.store.claim_for_sending(job.conversation_id, message.id, now + SEND_CLAIM, now).await {
+        Ok(true) => {}
+        Ok(false) => return Attempt::Done,
+        Err(e) => return Attempt::Retry(e.to_string()),
     }
+    let outcome = deliver(app, job, &conversation, Some(&message)).await;
+    if matches!(outcome, Attempt::Retry(_))
+        && let Err(e) = app.store.release_send_claim(job.conversation_id, message.id).await
+    {
+        // The claim then simply expires before the retry comes.
+        tracing::warn!(error = %e, message_id = message.id, "could not release the send claim");
+    }
+    outcome
+}
+
+/// Sends a claimed job to the Cloud API and records the result.
+async fn deliver(app: &App, job: &OutboundJob, conversation: &Conversation, message: Option<&Message>) -> Attempt {
     let (guest, hotel) =
         match tokio::try_join!(app.store.get_guest(conversation.guest_id), app.store.get_hotel(&conversation.hotel_id))
         {
@@ -236,7 +260,7 @@ async fn send(app: &App, job: &OutboundJob) -> Attempt {
         return Attempt::Permanent("no WhatsApp phone number id for this hotel".into());
     };
     let to = guest.whatsapp_number.trim_start_matches('+').to_owned();
-    let body = match cloud_api_body(app, &job.kind, &to, &conversation, message.as_ref()).await {
+    let body = match cloud_api_body(app, &job.kind, &to, conversation, message).await {
         Ok(body) => body,
         Err(reason) => return Attempt::Permanent(reason),
     };

@@ -239,3 +239,35 @@ pub async fn guest_writes(stack: &Stack, number: &str, department: &str, text: &
     let id = |key: &str| answer.body[key].as_u64().unwrap_or_else(|| panic!("no {key} in {}", answer.text));
     (id("conversation_id"), id("message_id"))
 }
+
+/// A queued staff reply stored straight in `conversation`; returns its id.
+pub async fn queued_reply(stack: &Stack, hotel: &crate::fixtures::TestHotel, conversation: u64) -> u64 {
+    let reply = lobbybee::store::NewMessage {
+        sender_type: lobbybee::model::SenderType::Staff,
+        sender_id: Some(hotel.reception.user_id.clone()),
+        sender_name: hotel.reception.name.clone(),
+        message_type: lobbybee::model::MessageType::Text,
+        content: "On our way".into(),
+        media_url: None,
+        media_filename: None,
+        delivery_status: Some(lobbybee::model::DeliveryStatus::Queued),
+        provider_message_id: None,
+    };
+    match stack.app.store.add_message(conversation, reply, lobbybee::clock::now()).await.unwrap() {
+        lobbybee::store::AppendOutcome::Stored(stored) => stored.message.id,
+        lobbybee::store::AppendOutcome::Duplicate(_) => panic!("stored once"),
+    }
+}
+
+/// The `SqsEvent` the event source mapping would hand a consumer for one message `body`,
+/// received for the `receives`th time.
+pub fn sqs_event(queue_url: &str, body: String, receives: u32) -> aws_lambda_events::event::sqs::SqsEvent {
+    let message = aws_sdk_sqs::types::Message::builder()
+        .message_id(format!("m{}", crate::unique()))
+        .receipt_handle("receipt")
+        .body(body)
+        .attributes(aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount, receives.to_string())
+        .build();
+    let event = lobbybee_local::gateway::events::sqs_event(queue_url, "us-east-1", &[message]);
+    serde_json::from_value(event).unwrap()
+}

@@ -156,3 +156,37 @@ fn a_guest_whose_conversation_expired_behind_its_lock_can_write_again() {
         assert_eq!((created.status, &created.body["conversation"]["id"]), (201, &json!(fresh)));
     });
 }
+
+/// The outbound sender handed one queue message with `body`.
+async fn deliver(stack: &Stack, body: &str) -> aws_lambda_events::event::sqs::SqsBatchResponse {
+    let event = lobbybee_e2e::client::sqs_event(&stack.resources.outbound_queue_url, body.to_owned(), 1);
+    lobbybee::calls::FUNCTION.scope("outbound-sender", lobbybee::outbound::handle_batch(&stack.app, event)).await
+}
+
+#[test]
+fn one_queue_message_delivered_twice_at_once_reaches_whatsapp_once() {
+    run(async {
+        let stack = stack().await;
+        let hotel = TestHotel::create(stack).await;
+        let (conversation, _) = guest_writes(stack, &hotel.guest.number, "Reception", "Hello").await;
+        let reply = lobbybee_e2e::client::queued_reply(stack, &hotel, conversation).await;
+        let job = lobbybee::outbound::OutboundJob {
+            conversation_id: conversation,
+            message_id: Some(reply),
+            kind: lobbybee::outbound::OutboundKind::Message,
+        };
+        let body = serde_json::to_string(&job).expect("job");
+        // SQS delivers at least once: the same job to two senders at the same moment.
+        let (first, second) = tokio::join!(deliver(stack, &body), deliver(stack, &body));
+        assert!(first.batch_item_failures.is_empty() && second.batch_item_failures.is_empty());
+        let to = hotel.guest.number.trim_start_matches('+').to_owned();
+        let sends = stack.gateway.whatsapp().all().into_iter().filter(|s| s.body["to"] == to.as_str()).count();
+        assert_eq!(sends, 1, "sent once");
+        let message = stack.app.store.get_message(conversation, reply).await.unwrap().expect("reply");
+        assert_eq!(message.delivery_status, Some(lobbybee::model::DeliveryStatus::Sent));
+        // And a third delivery later does nothing.
+        let late = deliver(stack, &body).await;
+        assert!(late.batch_item_failures.is_empty());
+        assert_eq!(stack.gateway.whatsapp().all().into_iter().filter(|s| s.body["to"] == to.as_str()).count(), 1);
+    });
+}

@@ -1,16 +1,14 @@
 //! The WebSocket API end to end (docs/api.md §3, §5): real sockets through the local gateway,
 //! the real handlers, MiniStack.
 
-use aws_lambda_events::event::sqs::SqsEvent;
 use lobbybee::calls::FUNCTION;
 use lobbybee::department::Department;
-use lobbybee::model::{Connection, DeliveryStatus, MessageType, SenderType};
+use lobbybee::model::{Connection, DeliveryStatus};
 use lobbybee::outbound::{OutboundJob, OutboundKind};
-use lobbybee::store::{AppendOutcome, NewMessage};
-use lobbybee_e2e::client::{Socket, simple_webhook};
+use lobbybee_e2e::client::{Socket, queued_reply, simple_webhook, sqs_event};
 use lobbybee_e2e::fixtures::{TestHotel, token_for};
 use lobbybee_e2e::{Stack, run, stack, unique};
-use lobbybee_local::gateway::{events, fake_whatsapp};
+use lobbybee_local::gateway::fake_whatsapp;
 use serde_json::{Value, json};
 
 /// A guest message through the signed webhook; returns (conversation id, message id).
@@ -57,38 +55,6 @@ async fn guest_numbered(stack: &Stack, hotel: &TestHotel, prefix: &str) -> Strin
     stay.guest_id = id;
     store.put_stay(&stay).await.unwrap();
     number
-}
-
-/// A queued staff reply stored straight in `conversation`; returns its id.
-async fn queued_reply(stack: &Stack, hotel: &TestHotel, conversation: u64) -> u64 {
-    let reply = NewMessage {
-        sender_type: SenderType::Staff,
-        sender_id: Some(hotel.reception.user_id.clone()),
-        sender_name: hotel.reception.name.clone(),
-        message_type: MessageType::Text,
-        content: "On our way".into(),
-        media_url: None,
-        media_filename: None,
-        delivery_status: Some(DeliveryStatus::Queued),
-        provider_message_id: None,
-    };
-    match stack.app.store.add_message(conversation, reply, lobbybee::clock::now()).await.unwrap() {
-        AppendOutcome::Stored(stored) => stored.message.id,
-        AppendOutcome::Duplicate(_) => panic!("stored once"),
-    }
-}
-
-/// The `SqsEvent` the event source mapping would hand a consumer for one message `body`,
-/// received for the `receives`th time.
-fn sqs_event(queue_url: &str, body: String, receives: u32) -> SqsEvent {
-    let message = aws_sdk_sqs::types::Message::builder()
-        .message_id(format!("m{}", unique()))
-        .receipt_handle("receipt")
-        .body(body)
-        .attributes(aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount, receives.to_string())
-        .build();
-    let event = events::sqs_event(queue_url, "us-east-1", &[message]);
-    serde_json::from_value(event).unwrap()
 }
 
 #[test]

@@ -775,6 +775,55 @@ impl Store {
         }
     }
 
+    /// Claims a `queued` message for sending until `until`: `true` when this caller may send it
+    /// now, `false` when it is no longer queued or another sender holds an unexpired claim (two
+    /// deliveries of one queue message never both reach WhatsApp). A claim that expired (its
+    /// sender crashed) can be taken again.
+    pub async fn claim_for_sending(
+        &self,
+        conversation_id: ConversationId,
+        id: MessageId,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let values = [
+            (":until", codec::n(until.timestamp_millis())),
+            (":now", codec::n(now.timestamp_millis())),
+            (":queued", codec::s(DeliveryStatus::Queued.as_str())),
+        ];
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Keys::key(&keys::conversation(conversation_id), &keys::message(id))))
+            .update_expression("SET sending_until = :until")
+            .condition_expression(
+                "delivery_status = :queued AND (attribute_not_exists(sending_until) OR sending_until < :now)",
+            )
+            .set_expression_attribute_values(super::values_map(&values))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Gives a claim back (the send failed and will be retried later).
+    pub async fn release_send_claim(&self, conversation_id: ConversationId, id: MessageId) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Keys::key(&keys::conversation(conversation_id), &keys::message(id))))
+            .update_expression("REMOVE sending_until")
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await
+            .map(|_| ())
+            .or_else(|e| if is_condition_failure(&e) { Ok(()) } else { Err(e.into()) })
+    }
+
     /// Sets a message's media link (guest media imported after the message was stored).
     pub async fn set_media_url(
         &self,
