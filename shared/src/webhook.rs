@@ -74,10 +74,12 @@ async fn receive(app: &App, request: &Request) -> Result<Response<Body>, HttpErr
     let form = h::header(request, "content-type")
         .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
     let body: Map<String, Value> = if form {
-        // Percent-decoded bytes must be UTF-8: nothing is stored with replacement characters.
-        let valid = serde_urlencoded::from_bytes::<Vec<(String, String)>>(raw)
-            .is_ok_and(|pairs| pairs.iter().all(|(k, v)| !k.contains('\u{FFFD}') && !v.contains('\u{FFFD}')))
-            && std::str::from_utf8(raw).is_ok();
+        // Percent-decoded names and values must be UTF-8: nothing is stored with replacement
+        // characters standing for bytes that were not text.
+        let valid = raw.split(|b| *b == b'&').flat_map(|pair| pair.split(|b| *b == b'=')).all(|part| {
+            let spaced: Vec<u8> = part.iter().map(|b| if *b == b'+' { b' ' } else { *b }).collect();
+            std::str::from_utf8(&crate::rest::percent_decode_bytes(&spaced)).is_ok()
+        });
         if !valid {
             check_signature(app, request, raw, false)?;
             return Err(HttpError::new(400, "Invalid form body"));

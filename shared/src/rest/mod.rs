@@ -62,7 +62,11 @@ fn segments(request: &Request) -> Vec<String> {
 
 /// Decodes `%XX` escapes of a path segment (invalid escapes are kept as they are).
 pub fn percent_decode(segment: &str) -> String {
-    let bytes = segment.as_bytes();
+    String::from_utf8_lossy(&percent_decode_bytes(segment.as_bytes())).into_owned()
+}
+
+/// The bytes behind `%XX` escapes (invalid escapes are kept as they are).
+pub fn percent_decode_bytes(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
@@ -78,7 +82,7 @@ pub fn percent_decode(segment: &str) -> String {
         out.push(bytes[i]);
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 async fn route(app: &App, request: &Request) -> Result<Response<Body>, HttpError> {
