@@ -65,7 +65,40 @@ pub async fn import_whatsapp_media(
     let token = app.config.whatsapp_token.as_deref()?;
     let bucket = app.config.media_bucket.as_deref()?;
     app.config.public_base_url.as_ref()?;
-    let result = async {
+    // The message is already stored: a failed download is tried twice more (after 0.2 s and
+    // 0.6 s), and even a last failure loses only the file, never the message.
+    let mut result = Err(String::new());
+    for attempt in 0..IMPORT_ATTEMPTS {
+        if attempt > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(200 * 3u64.pow(attempt - 1))).await;
+        }
+        result = download_once(app, token, bucket, hotel_id, conversation_id, media_id).await;
+        if result.is_ok() {
+            break;
+        }
+    }
+    match result {
+        Ok(key) => media_link(app, &key),
+        Err(e) => {
+            tracing::warn!(media_id, error = %e, "could not import WhatsApp media");
+            None
+        }
+    }
+}
+
+/// Tries to import a media file: downloads made by this many calls before giving up.
+const IMPORT_ATTEMPTS: u32 = 3;
+
+/// One download of a Meta media id into the bucket; the object key on success.
+async fn download_once(
+    app: &App,
+    token: &str,
+    bucket: &str,
+    hotel_id: &str,
+    conversation_id: crate::model::ConversationId,
+    media_id: &str,
+) -> Result<String, String> {
+    {
         let meta: Value = app
             .http
             .get(format!("{}/{media_id}", app.config.whatsapp_api_base))
@@ -103,15 +136,7 @@ pub async fn import_whatsapp_media(
             .send()
             .await
             .map_err(|e| aws_sdk_s3::error::DisplayErrorContext(&e).to_string())?;
-        Ok::<_, String>(key)
-    }
-    .await;
-    match result {
-        Ok(key) => media_link(app, &key),
-        Err(e) => {
-            tracing::warn!(media_id, error = %e, "could not import WhatsApp media");
-            None
-        }
+        Ok(key)
     }
 }
 

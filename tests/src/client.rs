@@ -271,3 +271,20 @@ pub fn sqs_event(queue_url: &str, body: String, receives: u32) -> aws_lambda_eve
     let event = lobbybee_local::gateway::events::sqs_event(queue_url, "us-east-1", &[message]);
     serde_json::from_value(event).unwrap()
 }
+
+/// A guest of `hotel` with an active stay whose number starts with `prefix` (the fake WhatsApp
+/// API's refused or unavailable country codes); returns the number.
+pub async fn guest_numbered(stack: &Stack, hotel: &crate::fixtures::TestHotel, prefix: &str) -> String {
+    let store = &stack.app.store;
+    let id = crate::unique();
+    let number = format!("+{prefix}{}", id % 1_000_000_000);
+    let mut guest = store.get_guest(hotel.guest.id).await.unwrap().unwrap();
+    guest.id = id;
+    guest.whatsapp_number = number.clone();
+    store.put_guest(&guest).await.unwrap();
+    let mut stay = store.get_stay(hotel.guest.stay_id).await.unwrap().unwrap();
+    stay.id = id;
+    stay.guest_id = id;
+    store.put_stay(&stay).await.unwrap();
+    number
+}

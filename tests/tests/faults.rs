@@ -7,6 +7,7 @@ use lobbybee_e2e::client::{Socket, guest_writes, meta_payload, webhook};
 use lobbybee_e2e::faults::FaultProxy;
 use lobbybee_e2e::fixtures::TestHotel;
 use lobbybee_e2e::{Stack, gateway_through, run, secrets, stack, unique};
+use lobbybee_local::gateway::fake_whatsapp;
 use serde_json::{Value, json};
 
 async fn stored(stack: &Stack, conversation: u64) -> Vec<lobbybee::model::Message> {
@@ -188,5 +189,87 @@ fn one_queue_message_delivered_twice_at_once_reaches_whatsapp_once() {
         let late = deliver(stack, &body).await;
         assert!(late.batch_item_failures.is_empty());
         assert_eq!(stack.gateway.whatsapp().all().into_iter().filter(|s| s.body["to"] == to.as_str()).count(), 1);
+    });
+}
+
+#[test]
+fn whatsapp_failing_twice_then_accepting_gets_the_reply_exactly_once() {
+    run(async {
+        let stack = stack().await;
+        let hotel = TestHotel::create(stack).await;
+        let number = lobbybee_e2e::client::guest_numbered(stack, &hotel, fake_whatsapp::FLAKY_PREFIX).await;
+        let (conversation, _) = guest_writes(stack, &number, "Reception", "Hello?").await;
+        let reply = lobbybee_e2e::client::queued_reply(stack, &hotel, conversation).await;
+        let job = lobbybee::outbound::OutboundJob {
+            conversation_id: conversation,
+            message_id: Some(reply),
+            kind: lobbybee::outbound::OutboundKind::Message,
+        };
+        let body = serde_json::to_string(&job).expect("job");
+        for receives in 1..=3u32 {
+            let event = lobbybee_e2e::client::sqs_event(&stack.resources.outbound_queue_url, body.clone(), receives);
+            let answer = lobbybee::calls::FUNCTION
+                .scope("outbound-sender", lobbybee::outbound::handle_batch(&stack.app, event))
+                .await;
+            let retried = !answer.batch_item_failures.is_empty();
+            assert_eq!(retried, receives < 3, "attempt {receives}");
+        }
+        let to = number.trim_start_matches('+').to_owned();
+        assert_eq!(stack.gateway.whatsapp().all().iter().filter(|s| s.body["to"] == to.as_str()).count(), 1);
+        let message = stack.app.store.get_message(conversation, reply).await.unwrap().expect("reply");
+        assert_eq!(message.delivery_status, Some(lobbybee::model::DeliveryStatus::Sent));
+    });
+}
+
+#[test]
+fn a_media_download_that_fails_twice_is_retried_and_the_message_kept_either_way() {
+    run(async {
+        let stack = stack().await;
+        let hotel = TestHotel::create(stack).await;
+        let (conversation, _) = guest_writes(stack, &hotel.guest.number, "Reception", "Hello").await;
+        let photo = |media_id: String| {
+            json!({ "from": hotel.guest.number.trim_start_matches('+'), "id": format!("wamid.{}", unique()),
+                    "timestamp": "1795514531", "type": "image",
+                    "image": { "id": media_id, "mime_type": "image/jpeg", "caption": "the stain" } })
+        };
+        let flaky = format!("{}-{}", fake_whatsapp::FLAKY_MEDIA, unique());
+        let raw = meta_payload(&hotel.phone_number_id, photo(flaky));
+        let signature = lobbybee::auth::signature::sign(secrets::APP.as_bytes(), raw.as_bytes());
+        let answer = webhook(
+            stack,
+            raw.as_bytes(),
+            &[("content-type", "application/json".into()), ("x-hub-signature-256", signature)],
+        )
+        .await;
+        assert_eq!(answer.status, 200);
+        let last = stored(stack, conversation).await.pop().expect("the photo");
+        assert_eq!(last.content, "the stain");
+        assert!(
+            last.media_url.as_deref().is_some_and(|u| u.contains("/media/whatsapp/")),
+            "imported on the third try: {last:?}"
+        );
+    });
+}
+
+#[test]
+fn a_push_the_management_api_fails_reaches_the_socket_once_through_the_retry_queue() {
+    run(async {
+        let stack = stack().await;
+        let hotel = TestHotel::create(stack).await;
+        let mut staff = Socket::staff(stack, &hotel.cafe.token, None).await;
+        staff.barrier().await;
+        let connection = stack.app.store.staff_connections(&hotel.cafe.user_id).await.unwrap().remove(0);
+        // API Gateway failing: more 500s than the SDK's own retries, so the push is deferred.
+        stack.gateway.fail_pushes_to(&connection.connection_id, 3);
+        let (_, message) = guest_writes(stack, &hotel.guest.number, "Café", "Two espressos please").await;
+        let mut heard = Vec::new();
+        while heard.is_empty() {
+            let frame = staff.next().await;
+            if frame["type"] == "message" {
+                heard.push(frame["data"]["id"].clone());
+            }
+        }
+        assert_eq!(heard, vec![json!(message)]);
+        assert!(staff.barrier().await.iter().all(|f| f["type"] != "message"), "delivered once");
     });
 }

@@ -5,7 +5,7 @@ use lobbybee::calls::FUNCTION;
 use lobbybee::department::Department;
 use lobbybee::model::{Connection, DeliveryStatus};
 use lobbybee::outbound::{OutboundJob, OutboundKind};
-use lobbybee_e2e::client::{Socket, queued_reply, simple_webhook, sqs_event};
+use lobbybee_e2e::client::{Socket, guest_numbered, queued_reply, simple_webhook, sqs_event};
 use lobbybee_e2e::fixtures::{TestHotel, token_for};
 use lobbybee_e2e::{Stack, run, stack, unique};
 use lobbybee_local::gateway::fake_whatsapp;
@@ -38,23 +38,6 @@ async fn ghost(stack: &Stack, hotel: &TestHotel) -> Connection {
     };
     stack.app.store.put_connection(&ghost).await.unwrap();
     ghost
-}
-
-/// A guest of `hotel` with an active stay whose number starts with `prefix` (the fake WhatsApp
-/// API's refused or unavailable country codes); returns the number.
-async fn guest_numbered(stack: &Stack, hotel: &TestHotel, prefix: &str) -> String {
-    let store = &stack.app.store;
-    let id = unique();
-    let number = format!("+{prefix}{}", id % 1_000_000_000);
-    let mut guest = store.get_guest(hotel.guest.id).await.unwrap().unwrap();
-    guest.id = id;
-    guest.whatsapp_number = number.clone();
-    store.put_guest(&guest).await.unwrap();
-    let mut stay = store.get_stay(hotel.guest.stay_id).await.unwrap().unwrap();
-    stay.id = id;
-    stay.guest_id = id;
-    store.put_stay(&stay).await.unwrap();
-    number
 }
 
 #[test]

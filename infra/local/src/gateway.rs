@@ -160,6 +160,14 @@ impl Gateway {
         self.shared.sockets.len()
     }
 
+    /// Makes the Management API answer the next `count` pushes to `connection_id` with 500, as
+    /// API Gateway does when it fails (fault injection for tests).
+    pub fn fail_pushes_to(&self, connection_id: &str, count: usize) {
+        if let Ok(mut faults) = self.shared.push_faults.0.lock() {
+            faults.insert(connection_id.to_owned(), count);
+        }
+    }
+
     /// What the fake WhatsApp Cloud API accepted, oldest first (also at `GET /_fake/whatsapp/_sent`).
     pub fn whatsapp(&self) -> &fake_whatsapp::SentLog {
         &self.shared.whatsapp
@@ -193,7 +201,26 @@ struct Shared {
     addr: SocketAddr,
     sockets: sockets::Registry,
     whatsapp: fake_whatsapp::SentLog,
+    push_faults: PushFaults,
     stop: watch::Receiver<bool>,
+}
+
+/// Pushes to be failed, per connection (fault injection for tests).
+#[derive(Debug, Default)]
+struct PushFaults(std::sync::Mutex<std::collections::HashMap<String, usize>>);
+
+impl PushFaults {
+    /// Whether the next push to `connection_id` is to fail (and counts it).
+    fn take(&self, connection_id: &str) -> bool {
+        let Ok(mut faults) = self.0.lock() else { return false };
+        match faults.get_mut(connection_id) {
+            Some(left) if *left > 0 => {
+                *left -= 1;
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 type St = Arc<Shared>;
@@ -208,6 +235,7 @@ pub async fn start(app: App, listener: tokio::net::TcpListener, options: Gateway
         addr,
         sockets: sockets::Registry::default(),
         whatsapp: fake_whatsapp::SentLog::default(),
+        push_faults: PushFaults::default(),
         stop: stopped.clone(),
     });
     let service = router(shared.clone()).into_make_service_with_connect_info::<SocketAddr>();

@@ -24,6 +24,13 @@ pub const UNREACHABLE_PREFIX: &str = "999";
 /// the retry path can be exercised.
 pub const UNAVAILABLE_PREFIX: &str = "998";
 
+/// Recipients under this country code meet a Cloud API that fails twice (`500`) before it accepts:
+/// each such number's first two sends fail, the third goes through.
+pub const FLAKY_PREFIX: &str = "997";
+
+/// Media ids starting with `flaky` fail their first two downloads (`500`), then succeed.
+pub const FLAKY_MEDIA: &str = "flaky";
+
 /// How many accepted sends the fake keeps (oldest dropped first).
 const KEEP: usize = 1000;
 
@@ -43,15 +50,25 @@ pub struct SentMessage {
 pub struct SentLog {
     sent: Arc<Mutex<Vec<SentMessage>>>,
     changed: Arc<watch::Sender<u64>>,
+    /// Failures so far per flaky recipient or media id.
+    flaky: Arc<Mutex<std::collections::HashMap<String, u32>>>,
 }
 
 impl Default for SentLog {
     fn default() -> Self {
-        SentLog { sent: Arc::default(), changed: Arc::new(watch::channel(0).0) }
+        SentLog { sent: Arc::default(), changed: Arc::new(watch::channel(0).0), flaky: Arc::default() }
     }
 }
 
 impl SentLog {
+    /// Whether this call for `key` is one of its first two (which a flaky fake fails).
+    fn flaky_fails(&self, key: &str) -> bool {
+        let Ok(mut failures) = self.flaky.lock() else { return false };
+        let count = failures.entry(key.to_owned()).or_insert(0);
+        *count += 1;
+        *count <= 2
+    }
+
     /// Every accepted send so far.
     pub fn all(&self) -> Vec<SentMessage> {
         self.sent.lock().map(|sent| sent.clone()).unwrap_or_default()
@@ -89,13 +106,14 @@ impl SentLog {
 /// The fake's routes, recording into `log`.
 pub(super) fn routes<S: Clone + Send + Sync + 'static>(log: SentLog) -> Router<S> {
     let sent = log.clone();
+    let media_log = log.clone();
     Router::new()
         .route(
             "/_fake/whatsapp/{version}/{phone}/messages",
             post(move |Path((_version, phone)): Path<(String, String)>, body: Bytes| send(log.clone(), phone, body)),
         )
         .route("/_fake/whatsapp/_sent", get(move || async move { axum::Json(sent.all()) }))
-        .route("/_fake/whatsapp/media/{media_id}", get(download))
+        .route("/_fake/whatsapp/media/{media_id}", get(move |path: Path<String>| download(media_log.clone(), path)))
         .route("/_fake/whatsapp/{version}/{media_id}", get(media))
 }
 
@@ -108,6 +126,13 @@ async fn send(log: SentLog, phone_number_id: String, body: Bytes) -> Response {
     };
     if body["to"].as_str().is_some_and(|to| to.starts_with(UNREACHABLE_PREFIX)) {
         return cloud_error(131030, "Recipient phone number not in allowed list");
+    }
+    if let Some(to) = body["to"].as_str().filter(|to| to.starts_with(FLAKY_PREFIX))
+        && log.flaky_fails(to)
+    {
+        let error = json!({ "error": { "message": "An unknown error occurred", "code": 1 } });
+        return (StatusCode::INTERNAL_SERVER_ERROR, [("content-type", "application/json")], error.to_string())
+            .into_response();
     }
     if body["to"].as_str().is_some_and(|to| to.starts_with(UNAVAILABLE_PREFIX)) {
         let error = json!({ "error": { "message": "Service temporarily unavailable", "code": 2 } });
@@ -179,8 +204,11 @@ async fn media(headers: HeaderMap, Path((_version, media_id)): Path<(String, Str
     (StatusCode::OK, [("content-type", "application/json")], answer.to_string()).into_response()
 }
 
-/// The media bytes (a recognisable fake).
-async fn download(Path(media_id): Path<String>) -> Response {
+/// The media bytes (a recognisable fake); flaky media ids fail their first two downloads.
+async fn download(log: SentLog, Path(media_id): Path<String>) -> Response {
+    if media_id.starts_with(FLAKY_MEDIA) && log.flaky_fails(&media_id) {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
     (StatusCode::OK, [("content-type", "image/jpeg")], format!("fake-media-{media_id}")).into_response()
 }
 

@@ -306,6 +306,9 @@ fn gone() -> Response {
 /// `POST`, `GET` and `DELETE /@connections/{id}`.
 pub(super) async fn manage(st: &St, method: &Method, id: &str, body: Body) -> Response {
     let response = match *method {
+        Method::POST if st.push_faults.take(id) => {
+            aws_error(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerErrorException", "injected fault")
+        }
         Method::POST => {
             let Ok(bytes) = axum::body::to_bytes(body, MAX_MESSAGE).await else {
                 return aws_error(StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLargeException", "Message too long");
