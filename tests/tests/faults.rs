@@ -273,3 +273,75 @@ fn a_push_the_management_api_fails_reaches_the_socket_once_through_the_retry_que
         assert!(staff.barrier().await.iter().all(|f| f["type"] != "message"), "delivered once");
     });
 }
+
+#[test]
+fn while_the_store_fails_nothing_is_acknowledged_that_is_not_stored_and_afterwards_all_is_consistent() {
+    run(async {
+        let stack = stack().await;
+        let hotel = TestHotel::create(stack).await;
+        let (conversation, _) = guest_writes(stack, &hotel.guest.number, "Reception", "Hello").await;
+        let proxy = FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL").expect("emulator")).await;
+        let gateway = gateway_through(&proxy).await;
+        let mut staff = Socket::connect_to(&gateway.ws_url(), &format!("/?token={}", hotel.reception.token))
+            .await
+            .expect("connected before the outage");
+        staff.barrier().await;
+        let bridge = |text: &str| json!({"whatsapp_number": hotel.guest.number, "message": text, "provider_message_id": format!("bridge-{text}")});
+        let post = |body: Value| {
+            let url = format!("{}/api/chat/guest-webhook/", gateway.http_base());
+            let raw = body.to_string();
+            let signature = lobbybee::auth::signature::sign(secrets::WEBHOOK.as_bytes(), raw.as_bytes());
+            lobbybee_e2e::client::send(
+                lobbybee_e2e::client::http()
+                    .post(url)
+                    .header("content-type", "application/json")
+                    .header("x-signature-256", signature)
+                    .body(raw),
+            )
+        };
+
+        // The outage: the guest's bridge and a staff reply both fail, visibly.
+        proxy.fail(true);
+        let refused = post(bridge("during")).await;
+        assert!(refused.status >= 500, "the bridge is told to retry: {}", refused.status);
+        staff.send(json!({"type": "text", "conversation_id": conversation, "content": "reply during"})).await;
+        assert_eq!(staff.expect("error").await["message"], "Internal error, please retry", "no acknowledgment");
+        proxy.fail(false);
+
+        // After it: the bridge retries with the same id, staff resend; each is stored once.
+        assert_eq!(post(bridge("during")).await.status, 201);
+        assert_eq!(post(bridge("during")).await.status, 201, "a repeat answers the same");
+        assert_eq!(staff.expect("message").await["data"]["content"], "during", "pushed once");
+        staff.send(json!({"type": "text", "conversation_id": conversation, "content": "reply after"})).await;
+        assert_eq!(staff.expect("acknowledgment").await["status"], "received");
+        let contents: Vec<String> = stored(stack, conversation).await.into_iter().map(|m| m.content).collect();
+        assert_eq!(contents, vec!["Hello", "during", "reply after"], "nothing unacknowledged stored, nothing twice");
+        staff.close().await;
+        gateway.shutdown().await;
+    });
+}
+
+#[test]
+fn an_unreadable_index_item_does_not_silence_the_department() {
+    run(async {
+        let stack = stack().await;
+        let hotel = TestHotel::create(stack).await;
+        let mut staff = Socket::staff(stack, &hotel.reception.token, None).await;
+        staff.barrier().await;
+        // A corrupt item in the department's listener partition.
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        let s = |v: &str| aws_sdk_dynamodb::types::AttributeValue::S(v.to_owned());
+        aws_sdk_dynamodb::Client::new(&sdk)
+            .put_item()
+            .table_name(stack.app.store.table())
+            .item("pk", s(&lobbybee::store::keys::listeners(&hotel.id, lobbybee::department::Department::Reception)))
+            .item("sk", s("CONN#corrupt"))
+            .item("connection_id", aws_sdk_dynamodb::types::AttributeValue::N("42".into()))
+            .send()
+            .await
+            .expect("corrupt item");
+        let (_, message) = guest_writes(stack, &hotel.guest.number, "Reception", "Still heard?").await;
+        staff.expect("new_conversation").await;
+        assert_eq!(staff.expect("message").await["data"]["id"], message);
+    });
+}

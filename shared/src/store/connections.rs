@@ -241,9 +241,11 @@ impl Store {
         let items = self.query_prefix(partition, "CONN#").await?;
         let mut refs = Vec::with_capacity(items.len());
         for item in &items {
-            let reference: ListenerRef = codec::from_item(item)?;
-            if reference.expires_at >= now {
-                refs.push(reference);
+            // One unreadable index item must not silence everyone else in the partition.
+            match codec::from_item::<ListenerRef>(item) {
+                Ok(reference) if reference.expires_at >= now => refs.push(reference),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(partition, error = %e, "unreadable connection index item skipped"),
             }
         }
         Ok(refs)
