@@ -6,8 +6,8 @@ use chrono::{Duration, Utc};
 use lobbybee::config::ConversationListFormat;
 use lobbybee::model::DeliveryStatus;
 use lobbybee::store::PageDirection;
-use lobbybee_e2e::client::{Answer, Socket, http, meta_payload, meta_webhook, send, simple_webhook};
-use lobbybee_e2e::fixtures::{TestGuest, TestHotel};
+use lobbybee_e2e::client::{Answer, Socket, guest_writes, http, meta_payload, meta_webhook, send};
+use lobbybee_e2e::fixtures::TestHotel;
 use lobbybee_e2e::openapi::check_answer;
 use lobbybee_e2e::{Stack, WAIT, gateway_with, run, stack, unique};
 use serde_json::{Value, json};
@@ -17,14 +17,6 @@ async fn list(base: &str, path: &str, token: &str) -> Answer {
     let answer = send(http().get(format!("{base}/api/chat/{path}")).bearer_auth(token)).await;
     check_answer("GET", path, &answer);
     answer
-}
-
-/// A simple-format guest message; returns the conversation id.
-async fn guest_writes(stack: &Stack, guest: &TestGuest, department: &str) -> u64 {
-    let body = json!({"whatsapp_number": guest.number, "message": "Hello", "department": department});
-    let answer = simple_webhook(stack, &body).await;
-    assert_eq!(answer.status, 201, "{}", answer.text);
-    answer.body["conversation_id"].as_u64().unwrap()
 }
 
 /// A Meta text from the hotel's checked-in guest (opens WhatsApp's 24-hour window); returns the
@@ -87,9 +79,9 @@ fn the_list_is_the_paged_envelope_and_next_pages_through_it() {
         let stack = stack().await;
         let base = stack.gateway.http_base();
         let hotel = TestHotel::create(stack).await;
-        let oldest = guest_writes(stack, &hotel.guest, "Reception").await;
-        let middle = guest_writes(stack, &hotel.arriving, "Café").await;
-        let newest = guest_writes(stack, &hotel.leaving, "Housekeeping").await;
+        let oldest = guest_writes(stack, &hotel.guest.number, "Reception", "Hello").await.0;
+        let middle = guest_writes(stack, &hotel.arriving.number, "Café", "Hello").await.0;
+        let newest = guest_writes(stack, &hotel.leaving.number, "Housekeeping", "Hello").await.0;
         let token = &hotel.manager.token;
 
         let all = list(&base, "conversations/", token).await;
@@ -135,8 +127,8 @@ fn the_array_format_serves_dashboards_built_before_2026() {
     run(async {
         let stack = stack().await;
         let hotel = TestHotel::create(stack).await;
-        let older = guest_writes(stack, &hotel.guest, "Reception").await;
-        let newer = guest_writes(stack, &hotel.arriving, "Reception").await;
+        let older = guest_writes(stack, &hotel.guest.number, "Reception", "Hello").await.0;
+        let newer = guest_writes(stack, &hotel.arriving.number, "Reception", "Hello").await.0;
         let gateway = gateway_with(|config| config.conversation_list_format = ConversationListFormat::Array).await;
         let base = gateway.http_base();
 
@@ -252,7 +244,7 @@ fn a_reply_naming_a_conversation_that_is_not_the_guests_active_one_writes_nothin
         let stack = stack().await;
         let hotel = TestHotel::create(stack).await;
         let own = guest_texts(stack, &hotel).await;
-        let someone_elses = guest_writes(stack, &hotel.arriving, "Café").await;
+        let someone_elses = guest_writes(stack, &hotel.arriving.number, "Café", "Hello").await.0;
 
         let press = button_press(
             &hotel,
@@ -287,9 +279,9 @@ fn reopen_is_refused_where_it_cannot_work() {
         let hotel = TestHotel::create(stack).await;
         let other = TestHotel::create(stack).await;
         let service = guest_texts(stack, &hotel).await;
-        let checkin = guest_writes(stack, &hotel.arriving, "Reception").await;
-        let foreign = guest_writes(stack, &other.guest, "Reception").await;
-        let closed = guest_writes(stack, &hotel.leaving, "Reception").await;
+        let checkin = guest_writes(stack, &hotel.arriving.number, "Reception", "Hello").await.0;
+        let foreign = guest_writes(stack, &other.guest.number, "Reception", "Hello").await.0;
+        let closed = guest_writes(stack, &hotel.leaving.number, "Reception", "Hello").await.0;
         stack.app.store.close_conversation(closed, Utc::now()).await.unwrap();
         let mut rita = Socket::staff(stack, &hotel.reception.token, None).await;
         let mut hana = Socket::staff(stack, &hotel.housekeeping.token, None).await;
@@ -373,7 +365,7 @@ fn an_image_sent_from_the_dashboard_reaches_whatsapp_as_a_link_it_can_fetch() {
         let stack = stack().await;
         let hotel = TestHotel::create(stack).await;
         let conversation = guest_texts(stack, &hotel).await;
-        let other = guest_writes(stack, &hotel.arriving, "Reception").await;
+        let other = guest_writes(stack, &hotel.arriving.number, "Reception", "Hello").await.0;
         let upload = |to: u64| {
             let form = reqwest::multipart::Form::new().text("conversation_id", to.to_string()).part(
                 "file",

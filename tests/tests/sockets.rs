@@ -5,19 +5,11 @@ use lobbybee::calls::FUNCTION;
 use lobbybee::department::Department;
 use lobbybee::model::{Connection, DeliveryStatus};
 use lobbybee::outbound::{OutboundJob, OutboundKind};
-use lobbybee_e2e::client::{Socket, guest_numbered, queued_reply, simple_webhook, sqs_event};
+use lobbybee_e2e::client::{Socket, guest_numbered, guest_writes, queued_reply, sqs_event};
 use lobbybee_e2e::fixtures::{TestHotel, token_for};
 use lobbybee_e2e::{Stack, run, stack, unique};
 use lobbybee_local::gateway::fake_whatsapp;
 use serde_json::{Value, json};
-
-/// A guest message through the signed webhook; returns (conversation id, message id).
-async fn guest_says(stack: &Stack, number: &str, text: &str, department: &str) -> (u64, u64) {
-    let answer =
-        simple_webhook(stack, &json!({"whatsapp_number": number, "message": text, "department": department})).await;
-    assert_eq!(answer.status, 201, "{}", answer.text);
-    (answer.body["conversation_id"].as_u64().unwrap(), answer.body["message_id"].as_u64().unwrap())
-}
 
 /// A stored Reception staff connection whose socket is gone (API Gateway answers 410 for it).
 async fn ghost(stack: &Stack, hotel: &TestHotel) -> Connection {
@@ -111,7 +103,7 @@ fn a_staff_text_reaches_the_department_the_manager_and_the_guest_but_not_other_d
     run(async {
         let stack = stack().await;
         let hotel = TestHotel::create(stack).await;
-        let (conversation, _) = guest_says(stack, &hotel.guest.number, "Two towels please", "Reception").await;
+        let (conversation, _) = guest_writes(stack, &hotel.guest.number, "Reception", "Two towels please").await;
         let mut sender = Socket::staff(stack, &hotel.reception.token, None).await;
         let mut sender_tab = Socket::staff(stack, &hotel.reception.token, Some("Reception")).await;
         let mut colleague = Socket::staff(stack, &hotel.reception2.token, None).await;
@@ -170,7 +162,7 @@ fn typing_close_mark_read_and_subscriptions() {
         let stack = stack().await;
         let hotel = TestHotel::create(stack).await;
         let (conversation, guest_message) =
-            guest_says(stack, &hotel.guest.number, "Is the pool open?", "Reception").await;
+            guest_writes(stack, &hotel.guest.number, "Reception", "Is the pool open?").await;
         let mut me = Socket::staff(stack, &hotel.reception.token, None).await;
         let mut peer = Socket::staff(stack, &hotel.reception2.token, None).await;
         let mut room_service = Socket::staff(stack, &hotel.room_service.token, None).await;
@@ -245,8 +237,8 @@ fn malformed_frames_get_exact_errors_and_the_socket_stays_open() {
         let stack = stack().await;
         let hotel = TestHotel::create(stack).await;
         let other = TestHotel::create(stack).await;
-        let (conversation, _) = guest_says(stack, &hotel.guest.number, "hi", "Reception").await;
-        let (foreign, _) = guest_says(stack, &other.guest.number, "hi", "Reception").await;
+        let (conversation, _) = guest_writes(stack, &hotel.guest.number, "Reception", "hi").await;
+        let (foreign, _) = guest_writes(stack, &other.guest.number, "Reception", "hi").await;
         let mut socket = Socket::staff(stack, &hotel.reception.token, None).await;
         let mut room_service = Socket::staff(stack, &hotel.room_service.token, None).await;
         let too_long = "x".repeat(4097);
@@ -322,7 +314,7 @@ fn a_dead_connection_is_deleted_on_the_first_push_that_gets_410() {
     run(async {
         let stack = stack().await;
         let hotel = TestHotel::create(stack).await;
-        let (conversation, _) = guest_says(stack, &hotel.guest.number, "hello", "Reception").await;
+        let (conversation, _) = guest_writes(stack, &hotel.guest.number, "Reception", "hello").await;
         let ghost = ghost(stack, &hotel).await;
         let mut sender = Socket::staff(stack, &hotel.reception.token, None).await;
         sender.send(json!({"type": "text", "conversation_id": conversation, "content": "anyone?"})).await;
@@ -356,7 +348,7 @@ fn sockets_that_connect_at_the_same_instant_all_hear_the_next_message_once() {
             "no socket lost its registration"
         );
         let (conversation, message) =
-            guest_says(stack, &hotel.guest.number, "Is breakfast still on?", "Reception").await;
+            guest_writes(stack, &hotel.guest.number, "Reception", "Is breakfast still on?").await;
         for socket in &mut sockets {
             assert_eq!(socket.expect("new_conversation").await["data"]["id"], conversation);
             let frame = socket.expect("message").await;
@@ -375,7 +367,7 @@ fn guest_sockets_only_listen() {
     run(async {
         let stack = stack().await;
         let hotel = TestHotel::create(stack).await;
-        let (conversation, _) = guest_says(stack, &hotel.guest.number, "hello", "Reception").await;
+        let (conversation, _) = guest_writes(stack, &hotel.guest.number, "Reception", "hello").await;
         let mut guest = Socket::connect(
             stack,
             &format!("/ws/guest/{}/?guest_token={}", hotel.guest.number, hotel.guest.guest_token),
@@ -488,7 +480,7 @@ fn a_message_whatsapp_refuses_is_marked_failed_and_staff_are_told() {
         let hotel = TestHotel::create(stack).await;
         // A guest whose number WhatsApp does not know (the fake refuses this country code).
         let number = guest_numbered(stack, &hotel, fake_whatsapp::UNREACHABLE_PREFIX).await;
-        let (conversation, _) = guest_says(stack, &number, "Hello?", "Reception").await;
+        let (conversation, _) = guest_writes(stack, &number, "Reception", "Hello?").await;
         let store = &stack.app.store;
 
         let mut staff = Socket::staff(stack, &hotel.reception.token, None).await;
@@ -510,7 +502,7 @@ fn while_whatsapp_is_down_a_reply_is_retried_and_fails_only_after_the_last_attem
         let stack = stack().await;
         let hotel = TestHotel::create(stack).await;
         let number = guest_numbered(stack, &hotel, fake_whatsapp::UNAVAILABLE_PREFIX).await;
-        let (conversation, _) = guest_says(stack, &number, "Hello?", "Reception").await;
+        let (conversation, _) = guest_writes(stack, &number, "Reception", "Hello?").await;
         let reply = queued_reply(stack, &hotel, conversation).await;
         let job = OutboundJob { conversation_id: conversation, message_id: Some(reply), kind: OutboundKind::Message };
         let body = serde_json::to_string(&job).unwrap();
@@ -544,7 +536,7 @@ fn every_function_that_pushes_deletes_the_dead_sockets_it_meets() {
 
         // guest-webhook: the guest's message is pushed to a dead socket before the 201.
         let dead = ghost(stack, &hotel).await;
-        let (conversation, _) = guest_says(stack, &hotel.guest.number, "hello", "Reception").await;
+        let (conversation, _) = guest_writes(stack, &hotel.guest.number, "Reception", "hello").await;
         assert!(gone(dead).await, "guest-webhook removed it");
 
         // ws-connect: a colleague's `user_status` meets a dead socket before the handshake ends.
