@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::app::App;
 use crate::auth::StaffPrincipal;
+use crate::delivery::Audience;
 use crate::department::Department;
 use crate::frames::{
     ConversationUpdate, FrameGuestInfo, MessageData, ReadReceiptData, Reader, ServerFrame, TypingData, errors,
@@ -103,10 +104,6 @@ impl Origin {
     pub fn server(app: &App) -> Self {
         Origin { connection_id: None, endpoint: app.delivery.default_endpoint() }
     }
-
-    fn excludes(&self, connection: &str) -> bool {
-        self.connection_id.as_deref() == Some(connection)
-    }
 }
 
 /// Reads a conversation of the caller's hotel that the caller may act on now: other hotels' ids
@@ -127,48 +124,26 @@ pub async fn conversation_for(
     Ok(conversation)
 }
 
-/// Socket ids of staff who see `department` (plus sockets subscribed to `conversation`).
-pub async fn staff_audience(
-    app: &App,
-    hotel_id: &str,
-    department: Department,
-    conversation: Option<ConversationId>,
-) -> Result<BTreeSet<String>, StoreError> {
-    let listeners = app.store.listeners(hotel_id, department);
-    let subscribers = async {
-        match conversation {
-            Some(id) => app.store.subscribers(id).await,
-            None => Ok(Vec::new()),
-        }
-    };
-    let (listeners, subscribers) = tokio::try_join!(listeners, subscribers)?;
-    Ok(listeners.into_iter().chain(subscribers).map(|r| r.connection_id).collect())
+/// The staff of a conversation's department and the sockets subscribed to it.
+pub fn department_of(conversation: &Conversation) -> Audience {
+    Audience {
+        hotel_id: conversation.hotel_id.clone(),
+        departments: vec![conversation.department],
+        conversation: Some(conversation.id),
+        ..Audience::default()
+    }
 }
 
-/// Socket ids of a guest.
-pub async fn guest_audience(app: &App, guest: GuestId) -> Result<BTreeSet<String>, StoreError> {
-    Ok(app.store.guest_connections(guest).await?.into_iter().map(|r| r.connection_id).collect())
-}
-
-/// Pushes `frame` to `targets` minus the origin socket; failures are logged, never returned
-/// (the state change that caused the push is already stored).
-pub async fn push(app: &App, origin: &Origin, targets: BTreeSet<String>, frame: &ServerFrame) {
+/// Pushes `frame` to `audience` through the request's management endpoint, leaving out the
+/// socket that made the request (already answered). Failures are logged or retried, never
+/// returned: the state change that caused the push is already stored.
+pub async fn reach(app: &App, origin: &Origin, mut audience: Audience, frame: &ServerFrame) {
     let Some(endpoint) = origin.endpoint.as_deref() else {
-        if !targets.is_empty() {
-            tracing::warn!("no management endpoint configured (WS_ENDPOINT): push skipped");
-        }
+        tracing::warn!("no management endpoint configured (WS_ENDPOINT): push skipped");
         return;
     };
-    let targets = targets.into_iter().filter(|t| !origin.excludes(t));
-    app.delivery.fan_out(endpoint, targets, frame).await;
-}
-
-/// Audience errors are logged and treated as "nobody": a push never fails the request.
-fn or_nobody(result: Result<BTreeSet<String>, StoreError>) -> BTreeSet<String> {
-    result.unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "could not read push audience");
-        BTreeSet::new()
-    })
+    audience.except = origin.connection_id.clone();
+    app.delivery.reach(endpoint, &audience, frame).await;
 }
 
 /// The guest of a conversation with their active stay.
@@ -192,12 +167,11 @@ pub async fn announce_message(
     guest: &GuestRecord,
 ) {
     let frame = message_frame(message, conversation.department, guest);
-    let mut targets =
-        or_nobody(staff_audience(app, &conversation.hotel_id, conversation.department, Some(conversation.id)).await);
+    let mut audience = department_of(conversation);
     if message.sender_type == SenderType::Staff {
-        targets.extend(or_nobody(guest_audience(app, conversation.guest_id).await));
+        audience.guest = Some(conversation.guest_id);
     }
-    push(app, origin, targets, &frame).await;
+    reach(app, origin, audience, &frame).await;
 }
 
 /// A staff message that was stored.
@@ -367,9 +341,7 @@ pub async fn notify_delivery(app: &App, conversation: &Conversation, message: &M
     let frame = ServerFrame::DeliveryStatus {
         data: crate::frames::DeliveryStatusData { conversation_id: conversation.id, message_id: message.id, status },
     };
-    let targets =
-        or_nobody(staff_audience(app, &conversation.hotel_id, conversation.department, Some(conversation.id)).await);
-    push(app, &Origin::server(app), targets, &frame).await;
+    reach(app, &Origin::server(app), department_of(conversation), &frame).await;
 }
 
 /// Typing indicator: department peers and the guest.
@@ -389,10 +361,8 @@ pub async fn typing(
             is_typing,
         },
     };
-    let mut targets =
-        or_nobody(staff_audience(app, &conversation.hotel_id, conversation.department, Some(conversation.id)).await);
-    targets.extend(or_nobody(guest_audience(app, conversation.guest_id).await));
-    push(app, origin, targets, &frame).await;
+    let audience = Audience { guest: Some(conversation.guest_id), ..department_of(&conversation) };
+    reach(app, origin, audience, &frame).await;
     Ok(())
 }
 
@@ -417,11 +387,8 @@ pub async fn mark_read(
                 reader: Reader::Staff,
             },
         };
-        let mut targets = or_nobody(
-            staff_audience(app, &conversation.hotel_id, conversation.department, Some(conversation.id)).await,
-        );
-        targets.extend(or_nobody(guest_audience(app, conversation.guest_id).await));
-        push(app, origin, targets, &frame).await;
+        let audience = Audience { guest: Some(conversation.guest_id), ..department_of(&conversation) };
+        reach(app, origin, audience, &frame).await;
     }
     Ok(marked)
 }
@@ -437,10 +404,7 @@ pub async fn close(
     let (conversation, changed) = app.store.close_conversation(conversation_id, crate::clock::now()).await?;
     if changed {
         let frame = ServerFrame::CloseConversation { conversation_id };
-        let targets = or_nobody(
-            staff_audience(app, &conversation.hotel_id, conversation.department, Some(conversation.id)).await,
-        );
-        push(app, origin, targets, &frame).await;
+        reach(app, origin, department_of(&conversation), &frame).await;
     }
     Ok(conversation)
 }
@@ -453,12 +417,8 @@ pub async fn announce_update_to(
     update: ConversationUpdate,
 ) {
     let frame = ServerFrame::ConversationUpdate { data: update };
-    let mut targets = BTreeSet::new();
-    for department in departments {
-        targets
-            .extend(or_nobody(staff_audience(app, &conversation.hotel_id, *department, Some(conversation.id)).await));
-    }
-    push(app, &Origin::server(app), targets, &frame).await;
+    let audience = Audience { departments: departments.to_vec(), ..department_of(conversation) };
+    reach(app, &Origin::server(app), audience, &frame).await;
 }
 
 /// Pushes `new_conversation` to the conversation's department.
@@ -475,8 +435,8 @@ pub async fn announce_new_conversation(app: &App, hotel: &Hotel, conversation: &
     };
     let data = serde_json::to_value(&view).unwrap_or_default();
     let frame = ServerFrame::NewConversation { data };
-    let targets = or_nobody(staff_audience(app, &conversation.hotel_id, conversation.department, None).await);
-    push(app, &Origin::server(app), targets, &frame).await;
+    let audience = Audience { conversation: None, ..department_of(conversation) };
+    reach(app, &Origin::server(app), audience, &frame).await;
 }
 
 /// REST Conversation objects for `conversations` (guests and last messages read in parallel).

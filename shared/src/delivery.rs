@@ -23,7 +23,9 @@ use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
+use crate::department::Department;
 use crate::frames::ServerFrame;
+use crate::model::{ConversationId, GuestId};
 use crate::store::Store;
 
 /// How long a new connection may take to be established: API Gateway answers 410 for a socket
@@ -56,15 +58,70 @@ pub struct FanOutReport {
     pub deferred: usize,
 }
 
-/// A push waiting in the retry queue.
+/// A push waiting in the retry queue: to one socket, or to an audience whose sockets could not
+/// be read when the push was made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RetryJob {
     /// Management API endpoint.
     pub endpoint: String,
-    /// Target socket.
+    /// Target socket (empty for an audience job).
+    #[serde(default)]
     pub connection_id: String,
+    /// The audience to resolve first, when the push's audience could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<Audience>,
     /// The frame, already serialised.
     pub frame: String,
+}
+
+/// Who a push is for, as the store indexes it: the staff sockets listening to some departments of
+/// a hotel, the sockets subscribed to a conversation, a guest's sockets, less the socket that
+/// caused the push.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Audience {
+    /// The hotel.
+    pub hotel_id: String,
+    /// Departments whose listening staff sockets hear it.
+    #[serde(default)]
+    pub departments: Vec<Department>,
+    /// A conversation whose subscribers hear it too.
+    #[serde(default)]
+    pub conversation: Option<ConversationId>,
+    /// A guest whose sockets hear it too.
+    #[serde(default)]
+    pub guest: Option<GuestId>,
+    /// The socket left out (the one that caused the push and was already answered).
+    #[serde(default)]
+    pub except: Option<String>,
+}
+
+impl Audience {
+    /// The socket ids, read from the store's indexes (each socket once).
+    pub async fn resolve(&self, store: &Store) -> Result<BTreeSet<String>, crate::store::StoreError> {
+        let listeners =
+            futures::future::try_join_all(self.departments.iter().map(|d| store.listeners(&self.hotel_id, *d)));
+        let subscribers = async {
+            match self.conversation {
+                Some(id) => store.subscribers(id).await,
+                None => Ok(Vec::new()),
+            }
+        };
+        let guest = async {
+            match self.guest {
+                Some(id) => store.guest_connections(id).await,
+                None => Ok(Vec::new()),
+            }
+        };
+        let (listeners, subscribers, guest) = tokio::try_join!(listeners, subscribers, guest)?;
+        Ok(listeners
+            .into_iter()
+            .flatten()
+            .chain(subscribers)
+            .chain(guest)
+            .map(|r| r.connection_id)
+            .filter(|id| self.except.as_deref() != Some(id.as_str()))
+            .collect())
+    }
 }
 
 /// Socket delivery. Cheap to clone.
@@ -128,6 +185,26 @@ impl Delivery {
                 ManagementClient::from_conf(config.build())
             })
             .clone()
+    }
+
+    /// Pushes `frame` to everyone in `audience`. When the audience cannot be read (the store
+    /// failing), the whole push goes to the retry queue, whose consumer reads it again.
+    pub async fn reach(&self, endpoint: &str, audience: &Audience, frame: &ServerFrame) {
+        match audience.resolve(&self.inner.store).await {
+            Ok(targets) => {
+                self.fan_out(endpoint, targets, frame).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read push audience: deferred");
+                let job = RetryJob {
+                    endpoint: endpoint.to_owned(),
+                    connection_id: String::new(),
+                    audience: Some(audience.clone()),
+                    frame: frame.to_json(),
+                };
+                self.enqueue_retry(&job).await;
+            }
+        }
     }
 
     /// Pushes one frame to one socket.
@@ -212,18 +289,26 @@ impl Delivery {
     }
 
     async fn defer(&self, endpoint: &str, connection_id: &str, body: &str) {
+        let job = RetryJob {
+            endpoint: endpoint.to_owned(),
+            connection_id: connection_id.to_owned(),
+            audience: None,
+            frame: body.to_owned(),
+        };
+        self.enqueue_retry(&job).await;
+    }
+
+    async fn enqueue_retry(&self, job: &RetryJob) {
         let Some(queue) = &self.inner.config.push_retry_queue_url else {
-            tracing::warn!(connection_id, "no PUSH_RETRY_QUEUE_URL: push dropped (client catches up via REST)");
+            tracing::warn!("no PUSH_RETRY_QUEUE_URL: push dropped (clients catch up via REST)");
             return;
         };
-        let job =
-            RetryJob { endpoint: endpoint.to_owned(), connection_id: connection_id.to_owned(), frame: body.to_owned() };
-        let Ok(job) = serde_json::to_string(&job) else {
+        let Ok(body) = serde_json::to_string(job) else {
             return;
         };
-        let sent = self.inner.sqs.send_message().queue_url(queue).message_body(job).delay_seconds(2).send().await;
+        let sent = self.inner.sqs.send_message().queue_url(queue).message_body(body).delay_seconds(2).send().await;
         if let Err(err) = sent {
-            tracing::error!(connection_id, error = %DisplayErrorContext(&err), "could not queue push retry");
+            tracing::error!(connection_id = job.connection_id, error = %DisplayErrorContext(&err), "could not queue push retry");
         }
     }
 
@@ -239,7 +324,26 @@ impl Delivery {
                 tracing::warn!(message_id = %id, "dropping malformed retry job");
                 continue;
             };
-            if self.send_raw(&job.endpoint, &job.connection_id, &job.frame, false).await == PushResult::Deferred {
+            let retry = match &job.audience {
+                // The audience is read now; each of its sockets then gets the usual push (and its
+                // own retry job when that fails). A store still failing retries the whole job.
+                Some(audience) => match audience.resolve(&self.inner.store).await {
+                    Ok(targets) => {
+                        for target in targets {
+                            self.send_raw(&job.endpoint, &target, &job.frame, true).await;
+                        }
+                        false
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "push audience still unreadable");
+                        true
+                    }
+                },
+                None => {
+                    self.send_raw(&job.endpoint, &job.connection_id, &job.frame, false).await == PushResult::Deferred
+                }
+            };
+            if retry {
                 failures.push(id);
             }
         }

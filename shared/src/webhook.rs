@@ -18,7 +18,7 @@ use crate::app::App;
 use crate::auth::signature;
 use crate::chat::{self, Origin};
 use crate::department::Department;
-use crate::frames::{DeliveryStatusData, ReadReceiptData, Reader, ServerFrame};
+use crate::frames::{ReadReceiptData, Reader, ServerFrame};
 use crate::http::{self as h, Details, HttpError};
 use crate::limits;
 use crate::model::{
@@ -611,14 +611,7 @@ async fn meta_status(app: &App, status: &Value) -> Result<(), Skip> {
     else {
         return Ok(()); // not a forward move: nothing to tell
     };
-    let targets = chat::staff_audience(app, &conversation.hotel_id, conversation.department, Some(conversation.id))
-        .await
-        .unwrap_or_default();
-    let origin = Origin::server(app);
-    let frame = ServerFrame::DeliveryStatus {
-        data: DeliveryStatusData { conversation_id: conversation.id, message_id: message.id, status: new_status },
-    };
-    chat::push(app, &origin, targets.clone(), &frame).await;
+    chat::notify_delivery(app, &conversation, &message).await;
     if new_status == DeliveryStatus::Read {
         let receipt = ServerFrame::ReadReceipt {
             data: ReadReceiptData {
@@ -628,7 +621,7 @@ async fn meta_status(app: &App, status: &Value) -> Result<(), Skip> {
                 reader: Reader::Guest,
             },
         };
-        chat::push(app, &origin, targets, &receipt).await;
+        chat::reach(app, &Origin::server(app), chat::department_of(&conversation), &receipt).await;
     }
     Ok(())
 }

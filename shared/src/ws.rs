@@ -5,8 +5,6 @@
 //! responses are not used, so every reply, error or acknowledgment is a push);
 //! `$disconnect` deletes the record. Peers hear about connects and disconnects.
 
-use std::collections::BTreeSet;
-
 use aws_lambda_events::apigw::{ApiGatewayProxyResponse, ApiGatewayWebsocketProxyRequest};
 use aws_lambda_events::encodings::Body;
 use tracing::Instrument;
@@ -15,6 +13,7 @@ use crate::app::App;
 use crate::auth::{self, StaffAuthError, StaffPrincipal, guest_token};
 use crate::chat::{self, ChatError, Origin};
 use crate::config::GuestSocketAuth;
+use crate::delivery::Audience;
 use crate::department::Department;
 use crate::frames::{AckStatus, ClientFrame, ConversationRef, PresenceChange, ServerFrame, UserStatusData};
 use crate::model::{Connection, ConnectionKind, Guest, StayStatus};
@@ -168,13 +167,6 @@ async fn announce_presence(
     principal_or_name: &impl PresenceSource,
     change: PresenceChange,
 ) {
-    let mut targets = BTreeSet::new();
-    for department in &connection.departments {
-        match app.store.listeners(&connection.hotel_id, *department).await {
-            Ok(refs) => targets.extend(refs.into_iter().map(|r| r.connection_id)),
-            Err(e) => tracing::warn!(error = %e, "could not read listeners"),
-        }
-    }
     let frame = ServerFrame::UserStatus {
         data: UserStatusData {
             change,
@@ -183,8 +175,12 @@ async fn announce_presence(
             department: principal_or_name.first_department(),
         },
     };
-    let origin = origin_of(app, event);
-    chat::push(app, &origin, targets, &frame).await;
+    let audience = Audience {
+        hotel_id: connection.hotel_id.clone(),
+        departments: connection.departments.clone(),
+        ..Audience::default()
+    };
+    chat::reach(app, &origin_of(app, event), audience, &frame).await;
 }
 
 /// Where the `department` of a `user_status` comes from.

@@ -25,6 +25,8 @@ pub struct FaultProxy {
 struct Faults {
     target: String,
     failing: AtomicBool,
+    /// When set, only requests whose `X-Amz-Target` starts with it fail (e.g. `DynamoDB`).
+    only: std::sync::Mutex<Option<String>>,
     failed: AtomicUsize,
     http: reqwest::Client,
 }
@@ -35,6 +37,7 @@ impl FaultProxy {
         let state = Arc::new(Faults {
             target: target.trim_end_matches('/').to_owned(),
             failing: AtomicBool::new(false),
+            only: std::sync::Mutex::new(None),
             failed: AtomicUsize::new(0),
             http: reqwest::Client::new(),
         });
@@ -49,6 +52,15 @@ impl FaultProxy {
 
     /// From now on, every request fails (`true`) or goes through (`false`).
     pub fn fail(&self, failing: bool) {
+        self.fail_only(failing, None);
+    }
+
+    /// Like [`FaultProxy::fail`], for the requests of one service only (`X-Amz-Target` prefix,
+    /// e.g. `DynamoDB`): the store fails while the queues work.
+    pub fn fail_only(&self, failing: bool, target_prefix: Option<&str>) {
+        if let Ok(mut only) = self.state.only.lock() {
+            *only = target_prefix.map(str::to_owned);
+        }
         self.state.failing.store(failing, Ordering::SeqCst);
     }
 
@@ -59,7 +71,9 @@ impl FaultProxy {
 }
 
 async fn forward(State(faults): State<Arc<Faults>>, request: Request) -> Response {
-    if faults.failing.load(Ordering::SeqCst) {
+    let target = request.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let selected = faults.only.lock().map(|only| only.as_deref().is_none_or(|p| target.starts_with(p))).unwrap_or(true);
+    if faults.failing.load(Ordering::SeqCst) && selected {
         faults.failed.fetch_add(1, Ordering::SeqCst);
         let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"injected fault"}"#;
         let headers = [("content-type", "application/x-amz-json-1.0"), ("x-amzn-errortype", "InternalServerError")];

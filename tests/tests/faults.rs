@@ -345,3 +345,36 @@ fn an_unreadable_index_item_does_not_silence_the_department() {
         assert_eq!(staff.expect("message").await["data"]["id"], message);
     });
 }
+
+#[test]
+fn a_push_whose_audience_cannot_be_read_is_delivered_through_the_retry_queue() {
+    run(async {
+        let stack = stack().await;
+        let hotel = TestHotel::create(stack).await;
+        let mut staff = Socket::staff(stack, &hotel.housekeeping.token, None).await;
+        staff.barrier().await;
+        // A function whose store fails (DynamoDB only: its queues still work) pushes a frame.
+        let proxy = FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL").expect("emulator")).await;
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).endpoint_url(&proxy.url).load().await;
+        let config = lobbybee_e2e::test_config(&sdk, &stack.resources, 0).await;
+        let app = lobbybee::app::App::new(config, &sdk);
+        proxy.fail_only(true, Some("DynamoDB"));
+        let audience = lobbybee::delivery::Audience {
+            hotel_id: hotel.id.clone(),
+            departments: vec![lobbybee::department::Department::Housekeeping],
+            ..Default::default()
+        };
+        let frame = lobbybee::frames::ServerFrame::CloseConversation { conversation_id: 4242 };
+        let origin =
+            lobbybee::chat::Origin { connection_id: None, endpoint: Some(stack.gateway.management_endpoint()) };
+        lobbybee::calls::FUNCTION.scope("ws-default", lobbybee::chat::reach(&app, &origin, audience, &frame)).await;
+        assert!(proxy.failed() > 0, "the audience lookup failed");
+        proxy.fail(false);
+        // The push-retry consumer reads the audience again and delivers it, once.
+        assert_eq!(
+            staff.expect("close_conversation").await,
+            json!({"type": "close_conversation", "conversation_id": 4242})
+        );
+        assert!(staff.barrier().await.is_empty());
+    });
+}

@@ -562,6 +562,7 @@ fn every_function_that_pushes_deletes_the_dead_sockets_it_meets() {
         let dead = ghost(stack, &hotel).await;
         let job = lobbybee::delivery::RetryJob {
             endpoint: stack.app.config.ws_endpoint.clone().unwrap(),
+            audience: None,
             connection_id: dead.connection_id.clone(),
             frame: json!({"type": "pong"}).to_string(),
         };
@@ -583,6 +584,7 @@ fn the_retry_queue_delivers_a_deferred_push() {
         let connection = stack.app.store.staff_connections(&hotel.cafe.user_id).await.unwrap().remove(0);
         let job = lobbybee::delivery::RetryJob {
             endpoint: stack.app.config.ws_endpoint.clone().unwrap(),
+            audience: None,
             connection_id: connection.connection_id,
             frame: json!({"type": "close_conversation", "conversation_id": 4242}).to_string(),
         };
