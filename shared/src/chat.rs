@@ -143,7 +143,9 @@ pub async fn reach(app: &App, origin: &Origin, mut audience: Audience, frame: &S
         return;
     };
     audience.except = origin.connection_id.clone();
-    app.delivery.reach(endpoint, &audience, frame).await;
+    // Boxed: every action awaits a push, and the fan-out's state would otherwise be inlined
+    // into each of their futures (deep handler futures overflow a worker thread's stack).
+    Box::pin(app.delivery.reach(endpoint, &audience, frame)).await;
 }
 
 /// The guest of a conversation with their active stay.

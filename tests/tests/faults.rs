@@ -378,3 +378,36 @@ fn a_push_whose_audience_cannot_be_read_is_delivered_through_the_retry_queue() {
         assert!(staff.barrier().await.is_empty());
     });
 }
+
+#[test]
+fn in_a_batch_only_the_record_that_failed_comes_back() {
+    run(async {
+        let stack = stack().await;
+        let hotel = TestHotel::create(stack).await;
+        let flaky = lobbybee_e2e::client::guest_numbered(stack, &hotel, fake_whatsapp::UNAVAILABLE_PREFIX).await;
+        let (failing, _) = guest_writes(stack, &flaky, "Reception", "Hello?").await;
+        let (working, _) = guest_writes(stack, &hotel.arriving.number, "Reception", "Hi").await;
+        let job = |conversation: u64, message: u64| {
+            serde_json::to_string(&lobbybee::outbound::OutboundJob {
+                conversation_id: conversation,
+                message_id: Some(message),
+                kind: lobbybee::outbound::OutboundKind::Message,
+            })
+            .expect("job")
+        };
+        let bad = lobbybee_e2e::client::queued_reply(stack, &hotel, failing).await;
+        let good = lobbybee_e2e::client::queued_reply(stack, &hotel, working).await;
+        let mut event = lobbybee_e2e::client::sqs_event(&stack.resources.outbound_queue_url, job(failing, bad), 1);
+        let second = lobbybee_e2e::client::sqs_event(&stack.resources.outbound_queue_url, job(working, good), 1);
+        event.records.extend(second.records);
+        let failed_id = event.records[0].message_id.clone().expect("id");
+        let answer = lobbybee::calls::FUNCTION
+            .scope("outbound-sender", lobbybee::outbound::handle_batch(&stack.app, event))
+            .await;
+        let failures: Vec<String> = answer.batch_item_failures.into_iter().map(|f| f.item_identifier).collect();
+        assert_eq!(failures, vec![failed_id], "only the record WhatsApp refused for now");
+        let status = |c, m| async move { stack.app.store.get_message(c, m).await.unwrap().expect("m").delivery_status };
+        assert_eq!(status(working, good).await, Some(lobbybee::model::DeliveryStatus::Sent));
+        assert_eq!(status(failing, bad).await, Some(lobbybee::model::DeliveryStatus::Queued));
+    });
+}
