@@ -43,6 +43,11 @@ lb_tools_venv() {
   lb_pip_env "$LB_ROOT/.venv-tools" "$LB_ROOT/infra/requirements-tools.txt" "$LB_ROOT/infra/constraints-tools.txt"
 }
 
+# The documents' checker's virtualenv (.venv-docs: openapi-spec-validator).
+lb_docs_venv() {
+  lb_pip_env "$LB_ROOT/.venv-docs" "$LB_ROOT/infra/requirements-docs.txt" "$LB_ROOT/infra/constraints-docs.txt"
+}
+
 lb_healthy() {
   curl -fsS --max-time 2 "$AWS_ENDPOINT_URL/_localstack/health" >/dev/null 2>&1
 }

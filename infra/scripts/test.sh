@@ -19,6 +19,10 @@ lb_log "cfn-lint (informational checks on) on template.yaml as the SAM transform
 "$LB_ROOT/.venv-tools/bin/python" "$LB_ROOT/infra/lint/expand.py" "$LB_ROOT/template.yaml" >"$LB_STATE/expanded.json"
 "$LB_ROOT/.venv-tools/bin/cfn-lint" --include-checks I --regions "$AWS_REGION" -- "$LB_STATE/expanded.json"
 
+lb_log "docs/openapi.yaml is a valid OpenAPI document"
+lb_docs_venv
+"$LB_ROOT/.venv-docs/bin/openapi-spec-validator" "$LB_ROOT/docs/openapi.yaml"
+
 lb_log "cargo fmt --check"
 cargo fmt --all -- --check
 
