@@ -190,7 +190,12 @@ pub async fn rest(
 
 /// POSTs raw bytes to the guest webhook with the given headers.
 pub async fn webhook(stack: &Stack, body: &[u8], headers: &[(&str, String)]) -> Answer {
-    let url = format!("{}/api/chat/guest-webhook/", stack.gateway.http_base());
+    webhook_at(&stack.gateway.http_base(), body, headers).await
+}
+
+/// [`webhook`] at the gateway serving `http_base` (a second gateway of a test).
+pub async fn webhook_at(http_base: &str, body: &[u8], headers: &[(&str, String)]) -> Answer {
+    let url = format!("{http_base}/api/chat/guest-webhook/");
     let mut request = http().post(url).body(body.to_vec());
     for (name, value) in headers {
         request = request.header(*name, value);
@@ -200,9 +205,20 @@ pub async fn webhook(stack: &Stack, body: &[u8], headers: &[(&str, String)]) -> 
 
 /// POSTs a Meta-format body to the webhook, signed with the app secret.
 pub async fn meta_webhook(stack: &Stack, raw: &str) -> Answer {
+    meta_webhook_at(&stack.gateway.http_base(), raw).await
+}
+
+/// [`meta_webhook`] at the gateway serving `http_base`.
+pub async fn meta_webhook_at(http_base: &str, raw: &str) -> Answer {
     let signature = lobbybee::auth::signature::sign(crate::secrets::APP.as_bytes(), raw.as_bytes());
-    webhook(stack, raw.as_bytes(), &[("content-type", "application/json".into()), ("x-hub-signature-256", signature)])
-        .await
+    let headers = [("content-type", "application/json".into()), ("x-hub-signature-256", signature)];
+    webhook_at(http_base, raw.as_bytes(), &headers).await
+}
+
+/// A Meta `text` message item from `number` (any spelling with `+`), for [`meta_payload`].
+pub fn meta_text(number: &str, wamid: &str, body: &str) -> Value {
+    serde_json::json!({ "from": number.trim_start_matches('+'), "id": wamid, "timestamp": "1795514531",
+                        "type": "text", "text": { "body": body } })
 }
 
 /// A Meta webhook body carrying one `messages[]` item for the hotel's phone number id.
@@ -222,9 +238,15 @@ pub fn meta_payload(phone_number_id: &str, message: Value) -> String {
 
 /// POSTs a JSON body to the webhook, signed for the simple format.
 pub async fn simple_webhook(stack: &Stack, body: &Value) -> Answer {
+    simple_webhook_at(&stack.gateway.http_base(), body).await
+}
+
+/// [`simple_webhook`] at the gateway serving `http_base`.
+pub async fn simple_webhook_at(http_base: &str, body: &Value) -> Answer {
     let raw = body.to_string();
     let signature = lobbybee::auth::signature::sign(crate::secrets::WEBHOOK.as_bytes(), raw.as_bytes());
-    webhook(stack, raw.as_bytes(), &[("content-type", "application/json".into()), ("x-signature-256", signature)]).await
+    let headers = [("content-type", "application/json".into()), ("x-signature-256", signature)];
+    webhook_at(http_base, raw.as_bytes(), &headers).await
 }
 
 /// A signed simple-format guest message from `number` to `department`; returns the

@@ -538,10 +538,7 @@ fn wamid() -> String {
 
 /// A Meta text message from `hotel.guest`.
 fn meta_text(hotel: &TestHotel, wamid: &str, text: &str) -> String {
-    let from = hotel.guest.number.trim_start_matches('+');
-    let message =
-        json!({"from": from, "id": wamid, "timestamp": now().to_string(), "type": "text", "text": {"body": text}});
-    meta_payload(&hotel.phone_number_id, message)
+    meta_payload(&hotel.phone_number_id, lobbybee_e2e::client::meta_text(&hotel.guest.number, wamid, text))
 }
 
 /// POSTs `body` with `content_type` and, when given, the signature of `secret` in `header`.

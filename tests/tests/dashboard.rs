@@ -6,7 +6,7 @@ use chrono::{Duration, Utc};
 use lobbybee::config::ConversationListFormat;
 use lobbybee::model::DeliveryStatus;
 use lobbybee::store::PageDirection;
-use lobbybee_e2e::client::{Answer, Socket, guest_writes, http, meta_payload, meta_webhook, send};
+use lobbybee_e2e::client::{Answer, Socket, guest_writes, http, meta_payload, meta_text, meta_webhook, send};
 use lobbybee_e2e::fixtures::TestHotel;
 use lobbybee_e2e::openapi::check_answer;
 use lobbybee_e2e::{Stack, WAIT, gateway_with, run, stack, unique};
@@ -22,10 +22,7 @@ async fn list(base: &str, path: &str, token: &str) -> Answer {
 /// A Meta text from the hotel's checked-in guest (opens WhatsApp's 24-hour window); returns the
 /// guest's Reception `service` conversation.
 async fn guest_texts(stack: &Stack, hotel: &TestHotel) -> u64 {
-    let message = json!({
-        "from": hotel.guest.number.trim_start_matches('+'), "id": format!("wamid.{}", unique()),
-        "timestamp": "1795514531", "type": "text", "text": { "body": "Is the pool open?" },
-    });
+    let message = meta_text(&hotel.guest.number, &format!("wamid.{}", unique()), "Is the pool open?");
     assert_eq!(meta_webhook(stack, &meta_payload(&hotel.phone_number_id, message)).await.status, 200);
     let record = stack.app.store.guest_record(hotel.guest.id).await.unwrap().unwrap();
     record.active.first().map(|(_, id)| *id).expect("an active conversation")

@@ -3,10 +3,10 @@
 //! functions and the emulator (`lobbybee_e2e::faults`); waiting is always for an event.
 
 use lobbybee::store::PageDirection;
-use lobbybee_e2e::client::{Socket, guest_writes, meta_payload, webhook};
+use lobbybee_e2e::client::{Socket, guest_writes, meta_payload, meta_text, meta_webhook_at};
 use lobbybee_e2e::faults::FaultProxy;
 use lobbybee_e2e::fixtures::TestHotel;
-use lobbybee_e2e::{Stack, gateway_through, run, secrets, stack, unique};
+use lobbybee_e2e::{Stack, gateway_through, run, stack, unique};
 use lobbybee_local::gateway::fake_whatsapp;
 use serde_json::{Value, json};
 
@@ -14,24 +14,16 @@ async fn stored(stack: &Stack, conversation: u64) -> Vec<lobbybee::model::Messag
     stack.app.store.messages(conversation, PageDirection::Latest, 500).await.expect("messages").messages
 }
 
-/// POSTs a signed Meta body to the webhook of the gateway at `http_base`.
+/// POSTs a signed Meta body to the webhook of the gateway at `http_base` (checked against
+/// docs/openapi.yaml); answers the status.
 async fn meta_to(http_base: &str, raw: &str) -> u16 {
-    let signature = lobbybee::auth::signature::sign(secrets::APP.as_bytes(), raw.as_bytes());
-    let answer = lobbybee_e2e::client::send(
-        lobbybee_e2e::client::http()
-            .post(format!("{http_base}/api/chat/guest-webhook/"))
-            .header("content-type", "application/json")
-            .header("x-hub-signature-256", signature)
-            .body(raw.to_owned()),
-    )
-    .await;
+    let answer = meta_webhook_at(http_base, raw).await;
     lobbybee_e2e::openapi::check_answer("POST", "guest-webhook/", &answer);
     answer.status
 }
 
 fn text_from(hotel: &TestHotel, wamid: &str, body: &str) -> Value {
-    json!({ "from": hotel.guest.number.trim_start_matches('+'), "id": wamid, "timestamp": "1795514531",
-            "type": "text", "text": { "body": body } })
+    meta_text(&hotel.guest.number, wamid, body)
 }
 
 #[test]
@@ -79,16 +71,7 @@ fn twenty_messages_to_one_conversation_at_once_are_all_stored_in_order() {
                 &hotel.phone_number_id,
                 text_from(&hotel, &format!("wamid.{}", unique()), &format!("photo {i}")),
             );
-            async move {
-                let signature = lobbybee::auth::signature::sign(secrets::APP.as_bytes(), raw.as_bytes());
-                webhook(
-                    stack,
-                    raw.as_bytes(),
-                    &[("content-type", "application/json".into()), ("x-hub-signature-256", signature)],
-                )
-                .await
-                .status
-            }
+            async move { lobbybee_e2e::client::meta_webhook(stack, &raw).await.status }
         });
         let replies = (0..10).map(|i| {
             let token = hotel.reception2.token.clone();
@@ -234,14 +217,7 @@ fn a_media_download_that_fails_twice_is_retried_and_the_message_kept_either_way(
         };
         let flaky = format!("{}-{}", fake_whatsapp::FLAKY_MEDIA, unique());
         let raw = meta_payload(&hotel.phone_number_id, photo(flaky));
-        let signature = lobbybee::auth::signature::sign(secrets::APP.as_bytes(), raw.as_bytes());
-        let answer = webhook(
-            stack,
-            raw.as_bytes(),
-            &[("content-type", "application/json".into()), ("x-hub-signature-256", signature)],
-        )
-        .await;
-        assert_eq!(answer.status, 200);
+        assert_eq!(lobbybee_e2e::client::meta_webhook(stack, &raw).await.status, 200);
         let last = stored(stack, conversation).await.pop().expect("the photo");
         assert_eq!(last.content, "the stain");
         assert!(
@@ -288,16 +264,8 @@ fn while_the_store_fails_nothing_is_acknowledged_that_is_not_stored_and_afterwar
         staff.barrier().await;
         let bridge = |text: &str| json!({"whatsapp_number": hotel.guest.number, "message": text, "provider_message_id": format!("bridge-{text}")});
         let post = |body: Value| {
-            let url = format!("{}/api/chat/guest-webhook/", gateway.http_base());
-            let raw = body.to_string();
-            let signature = lobbybee::auth::signature::sign(secrets::WEBHOOK.as_bytes(), raw.as_bytes());
-            lobbybee_e2e::client::send(
-                lobbybee_e2e::client::http()
-                    .post(url)
-                    .header("content-type", "application/json")
-                    .header("x-signature-256", signature)
-                    .body(raw),
-            )
+            let base = gateway.http_base();
+            async move { lobbybee_e2e::client::simple_webhook_at(&base, &body).await }
         };
 
         // The outage: the guest's bridge and a staff reply both fail, visibly.
