@@ -50,7 +50,7 @@ fn a_meta_message_the_store_cannot_take_is_answered_5xx_and_stored_once_when_met
         assert_eq!(contents, vec!["Hello", "Late checkout?"]);
 
         // A payload for an unknown number is not a transient failure: 200, nothing stored.
-        let stranger = json!({ "from": "15550000001", "id": format!("wamid.{}", unique()), "timestamp": "1", "type": "text", "text": { "body": "hi" } });
+        let stranger = meta_text("+15550000001", &format!("wamid.{}", unique()), "hi");
         assert_eq!(meta_to(&gateway.http_base(), &meta_payload(&hotel.phone_number_id, stranger)).await, 200);
         gateway.shutdown().await;
     });
