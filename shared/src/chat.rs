@@ -16,9 +16,8 @@ use crate::frames::{
 use crate::http::HttpError;
 use crate::model::{
     Conversation, ConversationId, ConversationStatus, ConversationType, DeliveryStatus, GuestId, Hotel, Message,
-    MessageId, MessageType, SenderType,
+    MessageId, MessageType, OutboundKind, SenderType,
 };
-use crate::outbound::OutboundKind;
 use crate::store::directory::GuestRecord;
 use crate::store::{AppendOutcome, NewMessage, PageDirection, StoreError};
 use crate::views::{ConversationView, GuestInfo};
@@ -229,6 +228,7 @@ fn staff_text(principal: &StaffPrincipal) -> NewMessage {
         media_url: None,
         media_filename: None,
         delivery_status: None,
+        send_as: OutboundKind::Message,
         provider_message_id: None,
     }
 }
@@ -289,6 +289,7 @@ pub async fn store_reopen_request(
     let new = NewMessage {
         content: crate::reopen::prompt(conversation.department),
         delivery_status: Some(DeliveryStatus::Queued),
+        send_as: kind.clone(),
         ..staff_text(principal)
     };
     let (conversation, message) = append_staff(app, conversation_id, new, now).await?;

@@ -46,6 +46,7 @@ pub const FUNCTIONS: &[(&str, &[Need])] = &[
         &[Need::Jwt, Need::OutboundQueue, Need::PushRetryQueue, Need::Provisioning, Need::GuestTokens, Need::Media],
     ),
     ("outbound-sender", &[Need::WhatsAppApi, Need::OutboundQueue, Need::PushRetryQueue]),
+    ("outbound-sweeper", &[Need::OutboundQueue]),
     ("push-retry", &[Need::PushRetryQueue]),
 ];
 

@@ -27,11 +27,28 @@ where
     F: Fn(App, E) -> Fut,
     Fut: Future<Output = R> + Send + 'static,
 {
+    serve_task(needs, |app, event| {
+        let reply = handler(app, event);
+        async move { Ok::<R, String>(reply.await) }
+    })
+    .await
+}
+
+/// Runs a function whose invocation may fail as a whole (scheduled tasks): an `Err` is the
+/// invocation's error, counted by Lambda's `Errors` metric and retried by the invoker.
+pub async fn serve_task<E, R, F, Fut>(needs: &[Need], handler: F) -> Result<(), Error>
+where
+    E: DeserializeOwned + Send + 'static,
+    R: Serialize + Send + 'static,
+    F: Fn(App, E) -> Fut,
+    Fut: Future<Output = Result<R, String>> + Send + 'static,
+{
     let app = init(needs).await?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<E>| {
         // Boxed: the handler futures are deep, and their layout need not be part of the runtime's.
-        let reply: Pin<Box<dyn Future<Output = R> + Send>> = Box::pin(handler(app.clone(), event.payload));
-        async move { Ok::<R, Error>(reply.await) }
+        let reply: Pin<Box<dyn Future<Output = Result<R, String>> + Send>> =
+            Box::pin(handler(app.clone(), event.payload));
+        async move { reply.await.map_err(Error::from) }
     }))
     .await
 }

@@ -578,3 +578,28 @@ pub struct Connection {
     /// Epoch seconds after which DynamoDB's TTL removes the record (2 h after connect).
     pub expires_at: i64,
 }
+
+/// How a staff message (or an automatic text) is presented to the WhatsApp Cloud API: the form
+/// of an outbound job, also kept on a `queued` message's item for the outbox sweep.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboundKind {
+    /// The stored message as it is: text, or media by link.
+    #[default]
+    Message,
+    /// The stored reopen question as an interactive message with the `Continue` reply button
+    /// (inside the 24-hour window).
+    ReopenButton,
+    /// The approved template `WHATSAPP_REOPEN_TEMPLATE` (outside the window), its quick-reply
+    /// button carrying the same id.
+    ReopenTemplate,
+    /// An automatic text that is not stored (the reopen confirmation); its delivery is logged.
+    Notice(String),
+}
+
+impl OutboundKind {
+    /// The plain message form (left out of serialized jobs).
+    pub fn is_message(&self) -> bool {
+        *self == OutboundKind::Message
+    }
+}

@@ -6,6 +6,9 @@
 //! are returned as batch item failures, made visible again after an exponential backoff (30 s,
 //! 1 min, 2 min, …); on the last attempt (the queue's `maxReceiveCount`) the message is marked
 //! `failed` and staff are told, and SQS moves the job to the dead-letter queue.
+//!
+//! A job lost between storing the message and queueing it (the function died in between) is
+//! found by [`sweep`] in the outbox (`store::outbox`) and queued again.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::StreamExt;
@@ -14,6 +17,7 @@ use serde_json::{Value, json};
 
 use crate::app::App;
 use crate::config::ReopenTemplate;
+pub use crate::model::OutboundKind;
 use crate::model::{Conversation, ConversationId, DeliveryStatus, Message, MessageId, MessageType};
 use crate::reopen;
 use crate::store::IdempotencyRecord;
@@ -35,29 +39,6 @@ pub struct OutboundJob {
     /// What the Cloud API is sent.
     #[serde(default, skip_serializing_if = "OutboundKind::is_message")]
     pub kind: OutboundKind,
-}
-
-/// The form a job takes at the Cloud API.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OutboundKind {
-    /// The stored message as it is: text, or media by link.
-    #[default]
-    Message,
-    /// The stored reopen question as an interactive message with the `Continue` reply button
-    /// (inside the 24-hour window).
-    ReopenButton,
-    /// The approved template `WHATSAPP_REOPEN_TEMPLATE` (outside the window), its quick-reply
-    /// button carrying the same id.
-    ReopenTemplate,
-    /// An automatic text that is not stored (the reopen confirmation); its delivery is logged.
-    Notice(String),
-}
-
-impl OutboundKind {
-    fn is_message(&self) -> bool {
-        *self == OutboundKind::Message
-    }
 }
 
 /// Queues a stored staff message for WhatsApp, in the form `kind` says.
@@ -90,6 +71,60 @@ async fn put(app: &App, job: &OutboundJob) -> Result<(), String> {
         .await
         .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())?;
     Ok(())
+}
+
+/// How long a message may stay `queued` before the sweep takes its job for lost: longer than a
+/// job's whole life in the queue (five attempts 30 s to 4 min apart, ≈ 8 min, each up to the
+/// sender's 60 s timeout). A job that was only late is harmless: the claim sends once.
+pub const LOST_AFTER: chrono::Duration = chrono::Duration::minutes(20);
+
+/// Entries read per outbox query, and queries per sweep at most (the rest wait for the next run).
+const SWEEP_PAGE: usize = 100;
+const SWEEP_PAGES: usize = 20;
+
+/// What one sweep did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SweepReport {
+    /// Jobs queued again.
+    pub requeued: usize,
+    /// Entries that left the outbox while the sweep looked at them.
+    pub settled: usize,
+}
+
+/// The `outbound-sweeper` task (every 5 minutes): queues the job of every message that has been
+/// `queued` for longer than [`LOST_AFTER`] again (store/outbox.rs). Each entry is first moved to
+/// a later due time, then its job is queued, so a sweep that dies between the two only delays
+/// the message to the next due time, and two sweeps never both queue it.
+pub async fn sweep(app: &App, now: chrono::DateTime<chrono::Utc>) -> Result<SweepReport, String> {
+    let mut report = SweepReport::default();
+    for _ in 0..SWEEP_PAGES {
+        let page = app.store.overdue_outbox(now - LOST_AFTER, SWEEP_PAGE).await.map_err(|e| e.to_string())?;
+        let before = report.clone();
+        for entry in page.entries {
+            if !app.store.rearm_outbox(&entry, now).await.map_err(|e| e.to_string())? {
+                report.settled += 1;
+                continue;
+            }
+            let job = OutboundJob {
+                conversation_id: entry.conversation_id,
+                message_id: Some(entry.message_id),
+                kind: entry.send_as,
+            };
+            put(app, &job).await?;
+            tracing::warn!(
+                conversation_id = job.conversation_id,
+                message_id = entry.message_id,
+                "queued a lost outbound job again"
+            );
+            report.requeued += 1;
+        }
+        // An index that still shows settled entries must not keep the loop going.
+        if !page.more || report.requeued == before.requeued {
+            break;
+        }
+    }
+    crate::telemetry::metric("OutboundRequeued", report.requeued as f64);
+    Ok(report)
 }
 
 /// What one send attempt came to.

@@ -22,7 +22,8 @@ use crate::frames::{ReadReceiptData, Reader, ServerFrame};
 use crate::http::{self as h, Details, HttpError};
 use crate::limits;
 use crate::model::{
-    Conversation, ConversationId, ConversationStatus, DeliveryStatus, Guest, MessageType, SenderType, Stay,
+    Conversation, ConversationId, ConversationStatus, DeliveryStatus, Guest, MessageType, OutboundKind, SenderType,
+    Stay,
 };
 use crate::reopen;
 use crate::store::directory::GuestRecord;
@@ -277,6 +278,7 @@ async fn receive_simple(app: &App, body: &Map<String, Value>) -> Result<Response
         media_url: input.media_url,
         media_filename: input.media_filename,
         delivery_status: None,
+        send_as: OutboundKind::Message,
         provider_message_id: input.provider_message_id,
     };
     let now = crate::clock::now();
@@ -505,6 +507,7 @@ async fn meta_message(app: &App, hotel_id: &str, message: &Value) -> Result<(), 
         media_url: None,
         media_filename,
         delivery_status: None,
+        send_as: OutboundKind::Message,
         provider_message_id: Some(wamid),
     };
     let now = crate::clock::now();

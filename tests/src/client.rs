@@ -262,8 +262,19 @@ pub async fn guest_writes(stack: &Stack, number: &str, department: &str, text: &
     (id("conversation_id"), id("message_id"))
 }
 
-/// A queued staff reply stored straight in `conversation`; returns its id.
+/// A queued staff reply stored straight in `conversation`, its job never queued (as if the
+/// function died in between); returns its id.
 pub async fn queued_reply(stack: &Stack, hotel: &crate::fixtures::TestHotel, conversation: u64) -> u64 {
+    queued_reply_at(stack, hotel, conversation, lobbybee::clock::now()).await
+}
+
+/// Like [`queued_reply`], stored `at` a given time.
+pub async fn queued_reply_at(
+    stack: &Stack,
+    hotel: &crate::fixtures::TestHotel,
+    conversation: u64,
+    at: chrono::DateTime<chrono::Utc>,
+) -> u64 {
     let reply = lobbybee::store::NewMessage {
         sender_type: lobbybee::model::SenderType::Staff,
         sender_id: Some(hotel.reception.user_id.clone()),
@@ -273,9 +284,10 @@ pub async fn queued_reply(stack: &Stack, hotel: &crate::fixtures::TestHotel, con
         media_url: None,
         media_filename: None,
         delivery_status: Some(lobbybee::model::DeliveryStatus::Queued),
+        send_as: lobbybee::model::OutboundKind::Message,
         provider_message_id: None,
     };
-    match stack.app.store.add_message(conversation, reply, lobbybee::clock::now()).await.unwrap() {
+    match stack.app.store.add_message(conversation, reply, at).await.unwrap() {
         lobbybee::store::AppendOutcome::Stored(stored) => stored.message.id,
         lobbybee::store::AppendOutcome::Duplicate(_) => panic!("stored once"),
     }

@@ -100,7 +100,8 @@ pub async fn stack() -> &'static Stack {
             let port = listener.local_addr().expect("addr").port();
             let config = test_config(&sdk, &resources, port).await;
             let app = App::recording(config, &sdk, calls());
-            let options = GatewayOptions::like_aws(&resources);
+            // The tests sweep the outbox themselves, "at" chosen moments.
+            let options = GatewayOptions { sweep_every: None, ..GatewayOptions::like_aws(&resources) };
             let gateway = gateway::start(app.clone(), listener, options).await.expect("start gateway");
             Stack { app, resources, gateway }
         })

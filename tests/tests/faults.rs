@@ -205,6 +205,42 @@ fn whatsapp_failing_twice_then_accepting_gets_the_reply_exactly_once() {
 }
 
 #[test]
+fn a_staff_message_whose_job_was_lost_is_swept_queued_again_and_sent_once() {
+    run(async {
+        let stack = stack().await;
+        let hotel = TestHotel::create(stack).await;
+        let (conversation, _) = guest_writes(stack, &hotel.guest.number, "Reception", "Hello").await;
+        let mut reception = Socket::staff(stack, &hotel.reception.token, Some("Reception")).await;
+        reception.barrier().await;
+        // Stored three hours ago and never queued: the function died in between. Older than
+        // anything else this run stores, so the sweeps below (run "at" moments after it) see it
+        // alone.
+        let stored_at = lobbybee::clock::now() - chrono::Duration::hours(3);
+        let lost = lobbybee_e2e::client::queued_reply_at(stack, &hotel, conversation, stored_at).await;
+        let sweep_at = |minutes| {
+            let at = stored_at + chrono::Duration::minutes(minutes);
+            lobbybee::calls::FUNCTION.scope("outbound-sweeper", lobbybee::outbound::sweep(&stack.app, at))
+        };
+        assert_eq!(sweep_at(19).await.expect("sweep").requeued, 0, "not taken for lost before 20 minutes");
+        assert_eq!(sweep_at(21).await.expect("sweep").requeued, 1);
+        assert_eq!(sweep_at(21).await.expect("sweep").requeued, 0, "a second sweep does not queue it twice");
+
+        // The stack's outbound consumer sends it; staff see it go out.
+        let status = reception.expect("delivery_status").await;
+        assert_eq!((&status["data"]["message_id"], &status["data"]["status"]), (&json!(lost), &json!("sent")));
+        let to = hotel.guest.number.trim_start_matches('+').to_owned();
+        let sends: Vec<_> =
+            stack.gateway.whatsapp().all().into_iter().filter(|s| s.body["to"] == to.as_str()).collect();
+        assert_eq!(sends.len(), 1, "sent once: {sends:?}");
+        assert_eq!(sends[0].body["text"]["body"], "On our way");
+        // Sent, it left the outbox: no later sweep can send it again.
+        let overdue =
+            stack.app.store.overdue_outbox(stored_at + chrono::Duration::hours(1), 100).await.expect("outbox");
+        assert!(overdue.entries.iter().all(|e| e.message_id != lost), "{overdue:?}");
+    });
+}
+
+#[test]
 fn a_media_download_that_fails_twice_is_retried_and_the_message_kept_either_way() {
     run(async {
         let stack = stack().await;

@@ -427,11 +427,9 @@ fn idle_and_overlong_sockets_are_closed_and_forgotten() {
         let hotel = TestHotel::create(stack).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let options = lobbybee_local::gateway::GatewayOptions {
-            stage: "local".into(),
             idle_timeout: std::time::Duration::from_millis(700),
             max_lifetime: std::time::Duration::from_secs(60),
-            queues: vec![],
-            poll_wait: std::time::Duration::from_secs(1),
+            ..lobbybee_local::gateway::GatewayOptions::default()
         };
         let short = lobbybee_local::gateway::start(stack.app.clone(), listener, options).await.unwrap();
         let url = format!("{}/?token={}", short.ws_url(), hotel.housekeeping.token);

@@ -20,6 +20,7 @@ fn guest_message(text: &str, pmid: Option<&str>) -> NewMessage {
         media_url: None,
         media_filename: None,
         delivery_status: None,
+        send_as: lobbybee::model::OutboundKind::Message,
         provider_message_id: pmid.map(str::to_owned),
     }
 }
@@ -345,5 +346,48 @@ fn conversation_lists_are_ordered_and_paged() {
         listed.sort();
         created.sort();
         assert_eq!(listed, created);
+    });
+}
+
+#[test]
+fn queued_staff_messages_wait_in_the_outbox_until_their_status_moves_on() {
+    run(async {
+        let (stack, hotel, guest) = setup().await;
+        let store = &stack.app.store;
+        let conversation = say(store, &guest, Department::Reception, "hello").await.conversation.id;
+        // Hours before anything else this run stores, so the queries below see it alone.
+        let at = lobbybee::clock::now() - chrono::Duration::hours(5);
+        let question = NewMessage {
+            sender_type: SenderType::Staff,
+            sender_id: Some(hotel.reception.user_id.clone()),
+            delivery_status: Some(lobbybee::model::DeliveryStatus::Queued),
+            send_as: lobbybee::model::OutboundKind::ReopenButton,
+            ..guest_message("Do you want to continue?", None)
+        };
+        let id = stored(store.add_message(conversation, question, at).await.unwrap()).message.id;
+        let ours = |page: lobbybee::store::OutboxPage| {
+            page.entries.into_iter().filter(|e| e.message_id == id).collect::<Vec<_>>()
+        };
+
+        assert!(ours(store.overdue_outbox(at, 10).await.unwrap()).is_empty(), "due at `at`, not before");
+        let due = ours(store.overdue_outbox(at + chrono::Duration::minutes(1), 10).await.unwrap());
+        assert_eq!(due.len(), 1);
+        assert_eq!(
+            (due[0].conversation_id, &due[0].send_as),
+            (conversation, &lobbybee::model::OutboundKind::ReopenButton)
+        );
+
+        // Re-armed once: a second sweeper holding the same entry loses.
+        assert!(store.rearm_outbox(&due[0], at + chrono::Duration::minutes(30)).await.unwrap());
+        assert!(!store.rearm_outbox(&due[0], at + chrono::Duration::minutes(30)).await.unwrap());
+        assert!(ours(store.overdue_outbox(at + chrono::Duration::minutes(29), 10).await.unwrap()).is_empty());
+        let again = ours(store.overdue_outbox(at + chrono::Duration::minutes(31), 10).await.unwrap());
+        assert_eq!(again.len(), 1);
+
+        // Failed (or sent): out of the outbox, and no sweeper can put it back.
+        let failed = lobbybee::model::DeliveryStatus::Failed;
+        store.set_delivery_status(conversation, id, failed, None, lobbybee::clock::now()).await.unwrap();
+        assert!(ours(store.overdue_outbox(lobbybee::clock::now(), 100).await.unwrap()).is_empty());
+        assert!(!store.rearm_outbox(&again[0], lobbybee::clock::now()).await.unwrap());
     });
 }

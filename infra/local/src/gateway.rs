@@ -14,6 +14,7 @@
 //!   requests exactly the way the Lambda runtime does.
 //! - **SQS event source mappings**: long-polls the bound queues and invokes the consumers with
 //!   `SqsEvent` batches, deleting only the records not reported in `batchItemFailures`.
+//! - **Schedules**: the `outbound-sweeper` on a timer, as EventBridge runs it.
 //! - A **fake WhatsApp Cloud API** under `/_fake/whatsapp/`, so staff replies complete locally.
 //! - `GET /health` answers `ok`; anything else is `404 {"error":"Not found"}`.
 //!
@@ -34,6 +35,7 @@ pub mod events;
 pub mod fake_whatsapp;
 mod http_api;
 pub mod paths;
+mod schedule;
 mod sockets;
 mod sqs;
 
@@ -91,6 +93,8 @@ pub struct GatewayOptions {
     /// Long-poll wait of `ReceiveMessage` (rounded up to whole seconds, at most 20; zero means
     /// short polling with a pause between empty polls).
     pub poll_wait: Duration,
+    /// Run the `outbound-sweeper` this often (template.yaml: every 5 minutes); `None`: never.
+    pub sweep_every: Option<Duration>,
 }
 
 impl Default for GatewayOptions {
@@ -102,6 +106,7 @@ impl Default for GatewayOptions {
             max_lifetime: Duration::from_secs(7200),
             queues: Vec::new(),
             poll_wait: Duration::from_secs(1),
+            sweep_every: None,
         }
     }
 }
@@ -117,6 +122,7 @@ impl GatewayOptions {
                 binding(&resources.outbound_queue_url, QueueConsumer::Outbound),
                 binding(&resources.push_retry_queue_url, QueueConsumer::PushRetry),
             ],
+            sweep_every: Some(Duration::from_secs(300)),
             ..GatewayOptions::default()
         }
     }
@@ -248,12 +254,15 @@ pub async fn start(app: App, listener: tokio::net::TcpListener, options: Gateway
             tracing::error!(error = %e, "local gateway server failed");
         }
     });
-    let pollers = options
+    let mut pollers: Vec<_> = options
         .queues
         .iter()
         .filter(|b| !b.queue_url.is_empty())
         .map(|binding| tokio::spawn(sqs::poll(shared.clone(), binding.clone(), stopped.clone())))
         .collect();
+    if let Some(period) = options.sweep_every {
+        pollers.push(tokio::spawn(schedule::sweep_every(shared.clone(), period, stopped.clone())));
+    }
     tracing::info!(%addr, stage = options.stage, "local gateway listening");
     Ok(Gateway { addr, stop, shared, server, pollers })
 }

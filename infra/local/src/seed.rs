@@ -148,6 +148,7 @@ pub async fn seed(store: &Store, jwt_secret: &str, guest_secret: &str) -> Result
             media_url: None,
             media_filename: None,
             delivery_status: None,
+            send_as: lobbybee::model::OutboundKind::Message,
             provider_message_id: Some("wamid.DEMO-SEED-1".into()),
         };
         store

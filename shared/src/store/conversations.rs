@@ -17,11 +17,11 @@ use serde::{Deserialize, Serialize};
 
 use super::codec::{self, Item, Keys};
 use super::keys::{self, MESSAGE_ID_STRIDE, PROFILE};
-use super::{MAX_ATTEMPTS, NEW_ITEM, Store, StoreError, TxError, UpdateSpec, contention_pause};
+use super::{MAX_ATTEMPTS, NEW_ITEM, Store, StoreError, TxError, UpdateSpec, contention_pause, is_condition_failure};
 use crate::department::Department;
 use crate::model::{
     Conversation, ConversationId, ConversationStatus, ConversationType, DeliveryStatus, Guest, Message, MessageId,
-    MessageType, SenderType, StaffId,
+    MessageType, OutboundKind, SenderType, StaffId,
 };
 
 /// Longest `last_message_preview` (docs/api.md §2).
@@ -49,6 +49,9 @@ pub struct NewMessage {
     pub media_filename: Option<String>,
     /// `queued` for staff messages on their way to WhatsApp.
     pub delivery_status: Option<DeliveryStatus>,
+    /// How a `queued` message goes to WhatsApp; kept on its item (in the outbox) until its
+    /// delivery status moves on, so that a lost job can be queued again (`store::outbox`).
+    pub send_as: OutboundKind,
     /// Provider id; a repeat is stored once.
     pub provider_message_id: Option<String>,
 }
@@ -65,6 +68,7 @@ impl NewMessage {
             media_url: None,
             media_filename: None,
             delivery_status: None,
+            send_as: OutboundKind::Message,
             provider_message_id: None,
         }
     }
@@ -366,7 +370,7 @@ impl Store {
                     names: &[("#status", "status")],
                 },
             )?,
-            self.put(self.message_item(&stored, expiry)?, Some(NEW_ITEM), &[])?,
+            self.put(self.message_item(&stored, &message.send_as, expiry)?, Some(NEW_ITEM), &[])?,
         ];
         let pmid_index = self.push_idempotency(&mut tx, &stored, &conversation, false, expiry)?;
         self.push_guest_touch(&mut tx, guest, from_guest, now)?;
@@ -407,7 +411,7 @@ impl Store {
         let mut tx = vec![
             self.put(self.conversation_item(&conversation, expiry)?, Some(NEW_ITEM), &[])?,
             self.put(self.lock_item(guest.id, department, id)?, Some(NEW_ITEM), &[])?,
-            self.put(self.message_item(&stored, expiry)?, Some(NEW_ITEM), &[])?,
+            self.put(self.message_item(&stored, &message.send_as, expiry)?, Some(NEW_ITEM), &[])?,
         ];
         let pmid_index = self.push_idempotency(&mut tx, &stored, &conversation, true, expiry)?;
         self.push_guest_touch(&mut tx, Some(guest), from_guest, now)?;
@@ -555,7 +559,7 @@ impl Store {
                 )?,
                 self.release_lock(conversation.guest_id, from, id)?,
                 self.put(self.lock_item(conversation.guest_id, to, id)?, Some(NEW_ITEM), &[])?,
-                self.put(self.message_item(&stored, expiry)?, Some(NEW_ITEM), &[])?,
+                self.put(self.message_item(&stored, &note.send_as, expiry)?, Some(NEW_ITEM), &[])?,
             ];
             match self.transact(tx).await {
                 Ok(()) => {
@@ -755,6 +759,7 @@ impl Store {
             expression.push_str(", is_read = :yes, read_at = :at");
             values.push((":yes", AttributeValue::Bool(true)));
         }
+        expression.push_str(super::outbox::LEAVE); // past `queued`: out of the outbox
         let result = self
             .client
             .update_item()
@@ -953,13 +958,16 @@ impl Store {
         )
     }
 
-    fn message_item(&self, message: &Message, expiry: Option<i64>) -> Result<Item, StoreError> {
+    fn message_item(&self, message: &Message, send_as: &OutboundKind, expiry: Option<i64>) -> Result<Item, StoreError> {
         let mut item = codec::to_item(
             message,
             Keys::new(keys::conversation(message.conversation_id), keys::message(message.id)).expires(expiry),
         )?;
         if let Some(status) = message.delivery_status {
             item.insert("delivery_rank".into(), codec::n(status.rank()));
+        }
+        if message.delivery_status == Some(DeliveryStatus::Queued) {
+            super::outbox::enter(&mut item, message, send_as)?;
         }
         Ok(item)
     }
@@ -1078,12 +1086,4 @@ impl From<StoreError> for Attempt {
     fn from(e: StoreError) -> Self {
         Attempt::Failed(e)
     }
-}
-
-/// Whether an SDK error is a failed condition expression.
-pub(super) fn is_condition_failure<E, R>(err: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
-{
-    err.as_service_error().and_then(|e| e.code()).is_some_and(|code| code == "ConditionalCheckFailedException")
 }

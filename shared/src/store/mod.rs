@@ -1,19 +1,22 @@
 //! The DynamoDB store: one table, every access pattern of `docs/data-model.md`.
 //!
 //! The table has a string partition key `pk`, a string sort key `sk`, one global secondary index
-//! (`gsi1pk`/`gsi1sk`, conversation lists) and a TTL attribute `expires_at`. Every item that must
-//! be found by something other than its own key has a small pointer item written in the same
-//! transaction, so that all lookups on the hot paths are strongly consistent reads of the base
-//! table; only the conversation lists of the dashboard read the (eventually consistent) index.
+//! (`gsi1pk`/`gsi1sk`: conversation lists, and the outbox of queued staff messages) and a TTL
+//! attribute `expires_at`. Every item that must be found by something other than its own key has
+//! a small pointer item written in the same transaction, so that all lookups on the hot paths are
+//! strongly consistent reads of the base table; only the conversation lists of the dashboard and
+//! the outbox sweep read the (eventually consistent) index.
 //!
 //! Submodules group the operations by entity: [`directory`] (hotels, staff, guests, stays),
-//! [`conversations`] (conversations and messages), [`connections`] (sockets).
+//! [`conversations`] (conversations and messages), [`outbox`] (staff messages waiting for
+//! WhatsApp), [`connections`] (sockets).
 
 pub mod codec;
 pub mod connections;
 pub mod conversations;
 pub mod directory;
 pub mod keys;
+pub mod outbox;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
@@ -26,6 +29,7 @@ use codec::Item;
 
 pub use connections::ListenerRef;
 pub use conversations::{AppendOutcome, Appended, IdempotencyRecord, MessagePage, NewMessage, PageDirection};
+pub use outbox::{OutboxEntry, OutboxPage};
 
 /// Failures of store operations. Handlers map them to client answers; `Aws` and `Corrupt` are
 /// internal (logged, answered as a generic 500/503 without detail).
@@ -273,4 +277,12 @@ async fn contention_pause(attempt: usize) {
     let jitter = u64::try_from(uuid::Uuid::new_v4().as_u128() % 1000).unwrap_or(500); // 0..1000
     let millis = base * (500 + jitter) / 1000;
     tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+}
+
+/// Whether an SDK error is a failed condition expression.
+fn is_condition_failure<E, R>(err: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    err.as_service_error().and_then(|e| e.code()).is_some_and(|code| code == "ConditionalCheckFailedException")
 }
