@@ -17,6 +17,8 @@ The local variant is generated here from the real template on every run (never k
      (the dead-letter alarms stay).
   6. Endpoint: the functions get AWS_ENDPOINT_URL explicitly, so they call the emulator however
      it was started (a deployed Lambda on AWS has no such variable and calls AWS itself).
+Once deployed, the outbound-sweeper is invoked with the event its schedule sends (the emulator
+creates the schedule's rule but does not fire it), and must answer without error.
 """
 
 import io
@@ -125,8 +127,21 @@ def main():
             if "FAILED" in event.get("ResourceStatus", ""):
                 print(f"# {event['LogicalResourceId']}: {event.get('ResourceStatusReason')}", file=sys.stderr)
         sys.exit(f"stack {stack} ended in {status}")
+    check_sweeper(cfn, stack, os.path.join(os.path.dirname(template_path), "tests/fixtures/eventbridge-scheduled.json"))
     for output in description.get("Outputs", []):
         print(f"{output['OutputKey']}={output['OutputValue']}")
+
+
+def check_sweeper(cfn, stack, event_path):
+    """Invokes the deployed outbound-sweeper with the event its schedule sends: it must start with
+    its configuration and role, and sweep without error."""
+    function = cfn.describe_stack_resource(StackName=stack, LogicalResourceId="OutboundSweeperFunction")
+    name = function["StackResourceDetail"]["PhysicalResourceId"]
+    answer = boto3.client("lambda", endpoint_url=ENDPOINT).invoke(FunctionName=name, Payload=open(event_path, "rb").read())
+    payload = answer["Payload"].read().decode()
+    if answer.get("FunctionError"):
+        sys.exit(f"outbound-sweeper failed: {payload}")
+    print(f"# outbound-sweeper answered {payload}", file=sys.stderr)
 
 
 if __name__ == "__main__":

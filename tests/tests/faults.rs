@@ -216,6 +216,11 @@ fn a_staff_message_whose_job_was_lost_is_swept_queued_again_and_sent_once() {
         // anything else this run stores, so the sweeps below (run "at" moments after it) see it
         // alone.
         let stored_at = lobbybee::clock::now() - chrono::Duration::hours(3);
+        // (The event the schedule invokes the function with reads as its type says.)
+        let tick = include_str!("../fixtures/eventbridge-scheduled.json");
+        let tick: aws_lambda_events::event::eventbridge::EventBridgeEvent<Value> =
+            serde_json::from_str(tick).expect("scheduled event");
+        assert_eq!(tick.detail_type, "Scheduled Event");
         let lost = lobbybee_e2e::client::queued_reply_at(stack, &hotel, conversation, stored_at).await;
         let sweep_at = |minutes| {
             let at = stored_at + chrono::Duration::minutes(minutes);
