@@ -16,6 +16,9 @@
 //!   `SqsEvent` batches, deleting only the records not reported in `batchItemFailures`.
 //! - **Schedules**: the `outbound-sweeper` on a timer, as EventBridge runs it.
 //! - A **fake WhatsApp Cloud API** under `/_fake/whatsapp/`, so staff replies complete locally.
+//! - The **staff console** at `/console/` ([`console`]) and, when started with [`LocalTools`]
+//!   ([`start_with_tools`]), the **local-only endpoints** under `/_local/` ([`local`]): demo
+//!   tokens, signed guest messages and statuses, the guest's inbox, dropping every socket.
 //! - `GET /health` answers `ok`; anything else is `404 {"error":"Not found"}`.
 //!
 //! Events are built as JSON first, in AWS's exact shapes ([`events`]), and read back through
@@ -31,9 +34,11 @@
 //! # Ok(()) }
 //! ```
 
+pub mod console;
 pub mod events;
 pub mod fake_whatsapp;
 mod http_api;
+pub mod local;
 pub mod paths;
 mod schedule;
 mod sockets;
@@ -57,6 +62,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use events::API_ID;
+pub use local::LocalTools;
 use paths::Route;
 
 /// Which function a queue feeds.
@@ -209,6 +215,7 @@ struct Shared {
     whatsapp: fake_whatsapp::SentLog,
     push_faults: PushFaults,
     stop: watch::Receiver<bool>,
+    local: Option<LocalTools>,
 }
 
 /// Pushes to be failed, per connection (fault injection for tests).
@@ -233,6 +240,16 @@ type St = Arc<Shared>;
 
 /// Starts the gateway on `listener` and one poller per queue binding, and returns at once.
 pub async fn start(app: App, listener: tokio::net::TcpListener, options: GatewayOptions) -> std::io::Result<Gateway> {
+    start_with_tools(app, listener, options, None).await
+}
+
+/// [`start`], with the local-only endpoints under `/_local/` when `tools` are given.
+pub async fn start_with_tools(
+    app: App,
+    listener: tokio::net::TcpListener,
+    options: GatewayOptions,
+    tools: Option<LocalTools>,
+) -> std::io::Result<Gateway> {
     let addr = listener.local_addr()?;
     let (stop, stopped) = watch::channel(false);
     let shared = Arc::new(Shared {
@@ -243,6 +260,7 @@ pub async fn start(app: App, listener: tokio::net::TcpListener, options: Gateway
         whatsapp: fake_whatsapp::SentLog::default(),
         push_faults: PushFaults::default(),
         stop: stopped.clone(),
+        local: tools,
     });
     let service = router(shared.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let mut server_stop = stopped.clone();
@@ -270,6 +288,8 @@ pub async fn start(app: App, listener: tokio::net::TcpListener, options: Gateway
 fn router(st: St) -> Router {
     Router::new()
         .merge(fake_whatsapp::routes(st.whatsapp.clone()))
+        .merge(console::routes())
+        .merge(local::routes())
         .fallback(dispatch)
         .layer(axum::middleware::from_fn(log_request))
         .with_state(st)
@@ -278,6 +298,9 @@ fn router(st: St) -> Router {
 async fn dispatch(State(st): State<St>, ConnectInfo(peer): ConnectInfo<SocketAddr>, request: Request) -> Response {
     match paths::route(request.uri().path(), &st.options.stage) {
         Route::Health => (StatusCode::OK, "ok").into_response(),
+        Route::Socket(_) if local::holding(&st) => {
+            json_response(StatusCode::SERVICE_UNAVAILABLE, &json!({ "message": "Service Unavailable" }))
+        }
         Route::Socket(params) => sockets::upgrade(st, peer, request, params).await,
         Route::Management(id) => {
             let method = request.method().clone();

@@ -1,7 +1,7 @@
 //! `lobbybee-local`: the local stack's command line.
 //!
 //! ```text
-//! lobbybee-local up        [--port 8080] [--template template.yaml] [--tenant local]
+//! lobbybee-local up        [--port 8080 (0: any free port)] [--template template.yaml] [--tenant local]
 //! lobbybee-local bootstrap [--template template.yaml] [--tenant local]
 //! lobbybee-local seed      [--tenant local]
 //! ```
@@ -98,30 +98,59 @@ async fn seed_demo(app: &App) -> Result<seed::DemoData, String> {
 }
 
 async fn up(sdk: &aws_config::SdkConfig, resources: &LocalResources, tenant: &str, port: u16) -> Result<(), String> {
-    let app = local_app(sdk, resources, tenant, port).await?;
-    let demo = seed_demo(&app).await?;
+    // Bound first, so that `--port 0` (any free port) works: the handlers' settings name it.
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    let app = local_app(sdk, resources, tenant, port).await?;
+    let demo = seed_demo(&app).await?;
     let options = GatewayOptions::like_aws(resources);
-    let gateway = gateway::start(app, listener, options).await.map_err(|e| e.to_string())?;
+    let tools = local_tools(&demo);
+    let gateway = gateway::start_with_tools(app, listener, options, Some(tools)).await.map_err(|e| e.to_string())?;
     let http = gateway.http_base();
     println!("LobbyBee Chat is running locally\n");
+    println!("  Staff console   {http}/console/   (guest simulator: {http}/console/guest)");
     println!("  WebSocket API   {}/?token=<staff token>   (or {}/ws/chat/)", gateway.ws_url(), gateway.ws_url());
     println!("  REST API        {http}/api/chat/");
     println!("  Guest webhook   {http}/api/chat/guest-webhook/");
     println!("  Management API  {http}/local/@connections/<id>");
     println!("  Sent WhatsApp   {http}/_fake/whatsapp/_sent   (what the fake Cloud API received)");
     println!(
+        "  Local-only      {http}/_local/demo   (demo tokens; also guest messages, socket drops: docs/console.md)"
+    );
+    println!(
         "  Dashboard       NUXT_PUBLIC_API_URL={http}/api NUXT_PUBLIC_WS_URL={}/ws/chat/   (docs/clients.md)",
         gateway.ws_url()
     );
     println!("  Tables/queues   {} on {}", resources.table_name, std::env::var("AWS_ENDPOINT_URL").unwrap_or_default());
     print_demo(&demo);
-    println!("\nPress Ctrl-C to stop (the emulator stops with it).");
+    let cli = std::env::var("LOBBYBEE_CLI").unwrap_or_else(|_| "lobbybee".into());
+    println!("\nTry it: {cli} --api {http}/api/chat/ guest say {} \"Two more towels please\"", demo_number(&demo));
+    println!("Press Ctrl-C to stop (the emulator stops with it).");
     shutdown_signal().await;
     gateway.shutdown().await;
     Ok(())
+}
+
+/// The first demo guest's number (for the hint line).
+fn demo_number(demo: &seed::DemoData) -> String {
+    demo.guests.first().map_or_else(|| "+919876543210".into(), |g| g.number.clone())
+}
+
+/// The local-only endpoints' demo data and development secrets.
+fn local_tools(demo: &seed::DemoData) -> gateway::LocalTools {
+    let secret = |key: &str| env::lookup(key, &[]).unwrap_or_default();
+    gateway::LocalTools::new(
+        seed::DEMO_HOTEL,
+        seed::DEMO_HOTEL_NAME,
+        seed::DEMO_PHONE_NUMBER_ID,
+        demo.staff.clone(),
+        demo.guests.clone(),
+        secret("JWT_SECRET"),
+        secret("WEBHOOK_SECRET"),
+        secret("WHATSAPP_APP_SECRET"),
+    )
 }
 
 /// Ctrl-C or SIGTERM (what `kill` and process managers send).
@@ -141,7 +170,7 @@ async fn shutdown_signal() {
 }
 
 fn print_demo(demo: &seed::DemoData) {
-    println!("\nDemo hotel `{}` (Hotel Lumen)", seed::DEMO_HOTEL);
+    println!("\nDemo hotel `{}` ({})", seed::DEMO_HOTEL, seed::DEMO_HOTEL_NAME);
     for s in &demo.staff {
         println!("  staff {:>4} {:<16} {:<38} token={}", s.user_id, s.name, s.role, s.token);
     }

@@ -10,6 +10,8 @@ use lobbybee::store::{NewMessage, Store, StoreError};
 
 /// The demo hotel id.
 pub const DEMO_HOTEL: &str = "demo-hotel";
+/// The demo hotel's name.
+pub const DEMO_HOTEL_NAME: &str = "Hotel Lumen";
 /// The demo hotel's WhatsApp phone number id (the one in `tests/fixtures`).
 pub const DEMO_PHONE_NUMBER_ID: &str = "106540352242922";
 
@@ -22,6 +24,10 @@ pub struct DemoStaff {
     pub name: String,
     /// Role and departments, for the summary.
     pub role: String,
+    /// The role alone (`receptionist`, `manager`, …).
+    pub user_type: String,
+    /// The departments on the profile.
+    pub departments: Vec<String>,
     /// A 12-hour access token.
     pub token: String,
 }
@@ -35,6 +41,10 @@ pub struct DemoGuest {
     pub name: String,
     /// Canonical number.
     pub number: String,
+    /// Room of the stay.
+    pub room: String,
+    /// Whether the stay is active (the guest may write).
+    pub active: bool,
     /// Guest token (active stays only).
     pub guest_token: Option<String>,
 }
@@ -65,7 +75,7 @@ pub async fn seed(store: &Store, jwt_secret: &str, guest_secret: &str) -> Result
     store
         .put_hotel(&Hotel {
             id: DEMO_HOTEL.into(),
-            name: "Hotel Lumen".into(),
+            name: DEMO_HOTEL_NAME.into(),
             whatsapp_phone_number_id: Some(DEMO_PHONE_NUMBER_ID.into()),
             departments: Department::ALL.to_vec(),
             timezone: "Europe/Lisbon".into(),
@@ -96,6 +106,8 @@ pub async fn seed(store: &Store, jwt_secret: &str, guest_secret: &str) -> Result
             user_id: id.into(),
             name: member.display_name(),
             role: format!("{role} ({})", names.join(", ")),
+            user_type: role.to_string(),
+            departments: names.iter().map(|d| (*d).to_owned()).collect(),
             token,
         });
     }
@@ -133,6 +145,8 @@ pub async fn seed(store: &Store, jwt_secret: &str, guest_secret: &str) -> Result
             id,
             name: name.into(),
             number: number.into(),
+            room: room.into(),
+            active: stay_status == StayStatus::Active,
             guest_token: (stay_status == StayStatus::Active)
                 .then(|| guest_token::issue(guest_secret.as_bytes(), stay_id, id)),
         });

@@ -48,7 +48,8 @@ pub struct SentMessage {
 /// What the fake accepted, newest last; watchers are woken at every send.
 #[derive(Debug, Clone)]
 pub struct SentLog {
-    sent: Arc<Mutex<Vec<SentMessage>>>,
+    /// Accepted sends with their position in the log (counted from 1, never reused).
+    sent: Arc<Mutex<Vec<(u64, SentMessage)>>>,
     changed: Arc<watch::Sender<u64>>,
     /// Failures so far per flaky recipient or media id.
     flaky: Arc<Mutex<std::collections::HashMap<String, u32>>>,
@@ -71,7 +72,31 @@ impl SentLog {
 
     /// Every accepted send so far.
     pub fn all(&self) -> Vec<SentMessage> {
-        self.sent.lock().map(|sent| sent.clone()).unwrap_or_default()
+        self.sent.lock().map(|sent| sent.iter().map(|(_, m)| m.clone()).collect()).unwrap_or_default()
+    }
+
+    /// The accepted sends after position `after` that `matches`, with their positions; when there
+    /// are none yet, waits up to `limit` for one (a long poll). Positions count from 1.
+    pub async fn wait_after(
+        &self,
+        after: u64,
+        limit: std::time::Duration,
+        matches: impl Fn(&SentMessage) -> bool,
+    ) -> Vec<(u64, SentMessage)> {
+        let mut changes = self.changed.subscribe();
+        let found = || -> Vec<(u64, SentMessage)> {
+            let Ok(sent) = self.sent.lock() else { return Vec::new() };
+            sent.iter().filter(|(seq, m)| *seq > after && matches(m)).cloned().collect()
+        };
+        let wait = async {
+            loop {
+                let now = found();
+                if !now.is_empty() || changes.changed().await.is_err() {
+                    return now;
+                }
+            }
+        };
+        tokio::time::timeout(limit, wait).await.unwrap_or_default()
     }
 
     /// The first accepted send that `matches`, waiting for it up to `limit`.
@@ -94,10 +119,11 @@ impl SentLog {
 
     fn push(&self, message: SentMessage) {
         if let Ok(mut sent) = self.sent.lock() {
+            let seq = sent.last().map_or(1, |(last, _)| last + 1);
             if sent.len() >= KEEP {
                 sent.remove(0);
             }
-            sent.push(message);
+            sent.push((seq, message));
         }
         self.changed.send_modify(|n| *n += 1);
     }

@@ -75,6 +75,13 @@ impl Registry {
         self.lock().get(id).map(|h| h.close.notify_one()).is_some()
     }
 
+    /// Asks every open socket to close; how many there were.
+    pub(super) fn drop_all(&self) -> usize {
+        let open = self.lock();
+        open.values().for_each(|h| h.close.notify_one());
+        open.len()
+    }
+
     /// The `GetConnection` answer.
     fn info(&self, id: &str) -> Option<serde_json::Value> {
         self.lock().get(id).map(|h| {
