@@ -2,7 +2,8 @@
 # Runs every check and test on a fresh machine: installs the emulator into .venv, starts it
 # (unless one already answers at AWS_ENDPOINT_URL), lints the SAM template and its expansion,
 # checks formatting and clippy, runs the whole test suite against the emulator, checks every AWS
-# call the functions made against their roles, deploys the template to the emulator's
+# call the functions made against their roles, runs the staff console in headless Chromium
+# (installing Chromium and the pinned playwright-core when missing), deploys the template to the emulator's
 # CloudFormation and smoke-tests that deployment, and stops what it started, also on failure.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -37,6 +38,10 @@ status=${PIPESTATUS[0]}
 
 lb_log "permissions: every AWS call of each function is allowed by its role in template.yaml, every grant is used"
 cargo run --quiet -p lobbybee-e2e --bin permissions 2>&1 | tee -a "$LB_STATE/test.log"
+[ "${PIPESTATUS[0]}" = 0 ] || status=1
+
+lb_log "browser test: the staff console in headless Chromium (infra/scripts/browser.sh)"
+"$LB_ROOT/infra/scripts/browser.sh" 2>&1 | tee -a "$LB_STATE/test.log"
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 
 lb_log "deployment smoke test: template.yaml on the emulator's CloudFormation"

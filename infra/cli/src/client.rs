@@ -195,3 +195,42 @@ pub fn api_message(body: &Value) -> String {
     }
     message
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_socket_and_webhook_default_to_the_local_layout() {
+        let stack = Stack::new("http://127.0.0.1:8090/api/chat", None, None, None, None);
+        assert_eq!(stack.api, "http://127.0.0.1:8090/api/chat/");
+        assert_eq!(stack.ws, "ws://127.0.0.1:8090/");
+        assert_eq!(stack.webhook, "http://127.0.0.1:8090/api/chat/guest-webhook/");
+        assert!(stack.is_local());
+        assert_eq!(stack.url("/conversations/"), "http://127.0.0.1:8090/api/chat/conversations/");
+
+        let deployed = Stack::new(
+            "https://abc.execute-api.eu-west-1.amazonaws.com/api/chat/",
+            None,
+            None,
+            Some("wss://def.execute-api.eu-west-1.amazonaws.com/prod".into()),
+            Some("https://xyz.lambda-url.eu-west-1.on.aws/".into()),
+        );
+        assert_eq!(deployed.ws, "wss://def.execute-api.eu-west-1.amazonaws.com/prod");
+        assert!(!deployed.is_local());
+        assert_eq!(deployed.local_default("WEBHOOK_SECRET"), None, "no development secret for a deployed stack");
+        assert_eq!(Stack::new("https://h.example/api/chat/", None, None, None, None).ws, "wss://h.example/");
+    }
+
+    #[test]
+    fn failures_name_the_api_message_and_advice() {
+        let body =
+            serde_json::json!({"error": "Invalid data", "details": {"guest_id": ["Unknown guest at this hotel."]}});
+        let failure = expect_success(Answer { status: 400, body }, "PUT x").unwrap_err().to_string();
+        assert!(failure.contains("400 Invalid data (guest_id: [\"Unknown guest at this hotel.\"])"), "{failure}");
+        assert!(failure.contains("→ fix the input"), "{failure}");
+        let unauthorised = serde_json::json!({"detail": "Given token not valid for any token type"});
+        let failure = expect_success(Answer { status: 401, body: unauthorised }, "GET y").unwrap_err().to_string();
+        assert!(failure.contains("Given token not valid") && failure.contains("--api-key"), "{failure}");
+    }
+}
