@@ -96,6 +96,7 @@ test('the staff console, end to end', { timeout: 300_000 }, async (t) => {
   const context = await browser.newContext({ viewport: { width: 1400, height: 820 } });
   context.setDefaultTimeout(WAIT);
   const page = await context.newPage();
+  await page.clock.install(); // time flows as usual; the Reopen step moves it on
   const problems = [];
   page.on('pageerror', (error) => problems.push(error.message));
   // A gateway of this test's own has a fresh table; on a shared one the texts are made unique.
@@ -224,6 +225,17 @@ test('the staff console, end to end', { timeout: 300_000 }, async (t) => {
     await page.locator('#messages').evaluate((list) => { list.scrollTop = 0; });
     await page.locator('#messages .message', { hasText: first }).waitFor();
     assert.ok(await page.locator('#messages .message').count() > before);
+  });
+
+  await t.test('reopens a quiet conversation, and the guest continues', async () => {
+    await page.clock.fastForward('03:00'); // two quiet minutes make "Reopen" appear
+    await page.getByRole('button', { name: 'Reopen' }).click();
+    const question = page.locator('#messages .message.staff', { hasText: 'There is an update to your Reception conversation' });
+    await question.waitFor();
+    await guestFrame.getByRole('button', { name: 'Continue' }).click();
+    await page.locator('#messages .message.guest', { hasText: 'Asha has reopened the conversation' }).waitFor();
+    await guestFrame.locator('#thread .message.staff', { hasText: 'You are connected' }).waitFor();
+    await screenshot(page, 'reopened');
   });
 
   await t.test('assigns and closes', async () => {
