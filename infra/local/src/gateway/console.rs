@@ -1,7 +1,7 @@
-//! The staff console's static files (`console/` in the repository) at `/console/`: `/console/`
+//! The staff console's static files (`infra/console/` in the repository) at `/console/`: `/console/`
 //! is its `index.html`, `/console/guest` the guest simulator's `guest.html`, and every other
 //! file is served from that folder by name, read from disk at each request (edit and reload, no
-//! build step). The folder is `LOBBYBEE_CONSOLE_DIR`, else `console/` of this source tree.
+//! build step). The folder is `LOBBYBEE_CONSOLE_DIR`, else `infra/console/` of this source tree.
 
 use std::path::{Path, PathBuf};
 
@@ -17,7 +17,7 @@ use super::{St, json_response};
 pub fn dir() -> PathBuf {
     std::env::var_os("LOBBYBEE_CONSOLE_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../console"))
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../console"))
 }
 
 pub(super) fn routes() -> Router<St> {
