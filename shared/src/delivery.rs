@@ -58,6 +58,24 @@ pub struct FanOutReport {
     pub deferred: usize,
 }
 
+impl FanOutReport {
+    fn add(&mut self, result: PushResult) {
+        match result {
+            PushResult::Sent => self.sent += 1,
+            PushResult::Gone => self.gone += 1,
+            PushResult::Deferred => self.deferred += 1,
+        }
+    }
+
+    /// The metrics of the dashboard (docs/operations.md): `PushesSent`, `PushesGone` (410),
+    /// `PushesDeferred` (handed to the retry queue, or left to SQS to redeliver by `push-retry`).
+    fn emit(&self) {
+        crate::telemetry::metric("PushesSent", self.sent as f64);
+        crate::telemetry::metric("PushesGone", self.gone as f64);
+        crate::telemetry::metric("PushesDeferred", self.deferred as f64);
+    }
+}
+
 /// A push waiting in the retry queue: to one socket, or to an audience whose sockets could not
 /// be read when the push was made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -234,14 +252,9 @@ impl Delivery {
             .await;
         let mut report = FanOutReport::default();
         for result in results {
-            match result {
-                PushResult::Sent => report.sent += 1,
-                PushResult::Gone => report.gone += 1,
-                PushResult::Deferred => report.deferred += 1,
-            }
+            report.add(result);
         }
-        crate::telemetry::metric("PushesSent", report.sent as f64);
-        crate::telemetry::metric("PushFailures", (report.gone + report.deferred) as f64);
+        report.emit();
         report
     }
 
@@ -317,6 +330,7 @@ impl Delivery {
     /// to the dead-letter queue; `410 Gone` ends a job successfully (the record is deleted).
     pub async fn retry_batch(&self, event: SqsEvent) -> SqsBatchResponse {
         let mut failures = Vec::new();
+        let mut report = FanOutReport::default();
         for record in event.records {
             let id = record.message_id.clone().unwrap_or_default();
             let job: Option<RetryJob> = record.body.as_deref().and_then(|b| serde_json::from_str(b).ok());
@@ -330,7 +344,7 @@ impl Delivery {
                 Some(audience) => match audience.resolve(&self.inner.store).await {
                     Ok(targets) => {
                         for target in targets {
-                            self.send_raw(&job.endpoint, &target, &job.frame, true).await;
+                            report.add(self.send_raw(&job.endpoint, &target, &job.frame, true).await);
                         }
                         false
                     }
@@ -340,13 +354,16 @@ impl Delivery {
                     }
                 },
                 None => {
-                    self.send_raw(&job.endpoint, &job.connection_id, &job.frame, false).await == PushResult::Deferred
+                    let result = self.send_raw(&job.endpoint, &job.connection_id, &job.frame, false).await;
+                    report.add(result);
+                    result == PushResult::Deferred
                 }
             };
             if retry {
                 failures.push(id);
             }
         }
+        report.emit();
         crate::lambda::sqs_batch_response(failures)
     }
 }

@@ -2,9 +2,10 @@
 //!
 //! `$default` and REST send put an [`OutboundJob`] on the outbound queue after storing the
 //! message. The `outbound-sender` function consumes it: it calls the WhatsApp Cloud API, stores
-//! the returned `wamid` and moves the message to `sent`. Temporary failures (429, 5xx, network)
-//! are returned as batch item failures, made visible again after an exponential backoff (30 s,
-//! 1 min, 2 min, …); on the last attempt (the queue's `maxReceiveCount`) the message is marked
+//! the returned `wamid` and moves the message to `sent`. Temporary failures (429, 5xx, network,
+//! and the Graph API's throttling codes whatever their status: see `refused`) are returned as
+//! batch item failures, made visible again after an exponential backoff (30 s, 1 min, 2 min,
+//! …); on the last attempt (the queue's `maxReceiveCount`) the message is marked
 //! `failed` and staff are told, and SQS moves the job to the dead-letter queue.
 //!
 //! A job lost between storing the message and queueing it (the function died in between) is
@@ -237,7 +238,10 @@ async fn attempt(app: &App, job: &OutboundJob, attempt_number: u32, max_attempts
         }
     };
     if give_up {
+        crate::telemetry::metric("OutboundFailed", 1.0);
         mark(app, job, DeliveryStatus::Failed, None).await;
+    } else if matches!(outcome, Attempt::Retry(_)) {
+        crate::telemetry::metric("OutboundRetried", 1.0);
     }
     !matches!(outcome, Attempt::Retry(_))
 }
@@ -309,12 +313,11 @@ async fn deliver(app: &App, job: &OutboundJob, conversation: &Conversation, mess
         Err(e) => return Attempt::Retry(format!("network: {e}")),
     };
     let status = response.status();
-    if status.as_u16() == 429 || status.is_server_error() {
-        return Attempt::Retry(format!("HTTP {status}"));
-    }
     if !status.is_success() {
-        return Attempt::Permanent(format!("HTTP {status}"));
+        let answer = response.json::<Value>().await.unwrap_or(Value::Null);
+        return refused(status.as_u16(), &answer);
     }
+    crate::telemetry::metric("OutboundSent", 1.0);
     let Some(message) = message else {
         tracing::info!(conversation_id = conversation.id, "notice sent to WhatsApp");
         return Attempt::Done;
@@ -338,6 +341,36 @@ async fn deliver(app: &App, job: &OutboundJob, conversation: &Conversation, mess
     }
     mark(app, job, DeliveryStatus::Sent, wamid.as_deref()).await;
     Attempt::Done
+}
+
+/// Graph API error codes that mean "not now" whatever HTTP status they come with (Meta advises
+/// handling errors by `error.code`; a throughput limit is typically a 400): the app's call rate
+/// (4), the business account's rate (80007), the phone number's throughput (130429) and the pair
+/// rate of one guest (131056).
+const THROTTLING_CODES: [i64; 4] = [4, 80_007, 130_429, 131_056];
+
+/// Graph API error codes of a temporary failure on Meta's side: the service down or overloaded
+/// (2), a service temporarily unavailable (131016).
+const TEMPORARY_CODES: [i64; 2] = [2, 131_016];
+
+/// What a Cloud API answer other than 2xx means for the job: throttling (429 or a throttling
+/// code, counted as `OutboundThrottled`), a 5xx and a temporary code are retried with the
+/// queue's backoff; every other answer is permanent. The reason names the status and the Graph
+/// API code only (never the message text, which may quote the guest's number).
+fn refused(status: u16, answer: &Value) -> Attempt {
+    let code = answer.pointer("/error/code").and_then(|c| c.as_i64().or_else(|| c.as_str()?.parse().ok()));
+    let described = match code {
+        Some(code) => format!("HTTP {status}, code {code}"),
+        None => format!("HTTP {status}"),
+    };
+    if status == 429 || code.is_some_and(|c| THROTTLING_CODES.contains(&c)) {
+        crate::telemetry::metric("OutboundThrottled", 1.0);
+        Attempt::Retry(format!("throttled: {described}"))
+    } else if status >= 500 || code.is_some_and(|c| TEMPORARY_CODES.contains(&c)) {
+        Attempt::Retry(described)
+    } else {
+        Attempt::Permanent(described)
+    }
 }
 
 /// How long WhatsApp may take to fetch a file the stack holds.
@@ -462,6 +495,27 @@ mod tests {
         let seconds: Vec<u64> = (1..=8).map(|n| backoff(n).as_secs()).collect();
         assert_eq!(seconds, vec![30, 60, 120, 240, 480, 900, 900, 900]);
         assert_eq!(backoff(0).as_secs(), 30);
+    }
+
+    #[test]
+    fn throttling_and_temporary_answers_are_retried_whatever_their_status() {
+        let graph = |code: Value| json!({"error": {"message": "(#x) y", "type": "OAuthException", "code": code}});
+        let retried = |status, answer: &Value| matches!(refused(status, answer), Attempt::Retry(_));
+        // Throughput, pair rate, account and app rate limits: Meta answers them with a 400 or a 429.
+        for code in [130_429, 131_056, 80_007, 4] {
+            assert!(retried(400, &graph(json!(code))), "code {code}");
+            assert!(retried(429, &graph(json!(code))), "code {code}");
+        }
+        assert!(retried(400, &graph(json!("130429"))), "a code written as a string");
+        assert!(retried(429, &Value::Null), "a bare 429");
+        assert!(retried(503, &Value::Null) && retried(500, &graph(json!(131_000))));
+        assert!(retried(400, &graph(json!(131_016))) && retried(400, &graph(json!(2))));
+        // Refusals that no retry changes: not on WhatsApp, outside the window, bad token.
+        for (status, code) in [(400, 131_026), (400, 131_047), (401, 190), (400, 100)] {
+            assert_eq!(refused(status, &graph(json!(code))), Attempt::Permanent(format!("HTTP {status}, code {code}")));
+        }
+        assert_eq!(refused(404, &Value::Null), Attempt::Permanent("HTTP 404".into()));
+        assert_eq!(refused(400, &graph(json!(130_429))), Attempt::Retry("throttled: HTTP 400, code 130429".into()));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! many messages to one conversation at once. Faults are injected with a proxy between the
 //! functions and the emulator (`lobbybee_e2e::faults`); waiting is always for an event.
 
+use lobbybee::model::DeliveryStatus;
 use lobbybee::store::PageDirection;
 use lobbybee_e2e::client::{Socket, guest_writes, meta_payload, meta_text, meta_webhook_at};
 use lobbybee_e2e::faults::FaultProxy;
@@ -242,6 +243,37 @@ fn a_staff_message_whose_job_was_lost_is_swept_queued_again_and_sent_once() {
         let overdue =
             stack.app.store.overdue_outbox(stored_at + chrono::Duration::hours(1), 100).await.expect("outbox");
         assert!(overdue.entries.iter().all(|e| e.message_id != lost), "{overdue:?}");
+    });
+}
+
+#[test]
+fn whatsapp_over_its_throughput_answers_400_and_the_reply_is_retried_and_sent_once() {
+    run(async {
+        let stack = stack().await;
+        let hotel = TestHotel::create(stack).await;
+        let number = lobbybee_e2e::client::guest_numbered(stack, &hotel, fake_whatsapp::THROTTLED_PREFIX).await;
+        let (conversation, _) = guest_writes(stack, &number, "Reception", "Hello?").await;
+        let reply = lobbybee_e2e::client::queued_reply(stack, &hotel, conversation).await;
+        let job = lobbybee::outbound::OutboundJob {
+            conversation_id: conversation,
+            message_id: Some(reply),
+            kind: lobbybee::outbound::OutboundKind::Message,
+        };
+        let body = serde_json::to_string(&job).expect("job");
+        // Meta answers a throughput limit with a 400 carrying code 130429: not a refusal.
+        for receives in 1..=3u32 {
+            let event = lobbybee_e2e::client::sqs_event(&stack.resources.outbound_queue_url, body.clone(), receives);
+            let answer = lobbybee::calls::FUNCTION
+                .scope("outbound-sender", lobbybee::outbound::handle_batch(&stack.app, event))
+                .await;
+            let retried = !answer.batch_item_failures.is_empty();
+            assert_eq!(retried, receives < 3, "attempt {receives}");
+            let message = stack.app.store.get_message(conversation, reply).await.unwrap().expect("reply");
+            let expected = if receives < 3 { DeliveryStatus::Queued } else { DeliveryStatus::Sent };
+            assert_eq!(message.delivery_status, Some(expected), "attempt {receives}");
+        }
+        let to = number.trim_start_matches('+').to_owned();
+        assert_eq!(stack.gateway.whatsapp().all().iter().filter(|s| s.body["to"] == to.as_str()).count(), 1);
     });
 }
 

@@ -28,6 +28,11 @@ pub const UNAVAILABLE_PREFIX: &str = "998";
 /// each such number's first two sends fail, the third goes through.
 pub const FLAKY_PREFIX: &str = "997";
 
+/// Recipients under this (unassigned) country code meet a sending number over its throughput:
+/// each such number's first two sends are refused the way Meta refuses them (`400` with the
+/// Graph API error code 130429), the third goes through.
+pub const THROTTLED_PREFIX: &str = "990";
+
 /// Media ids starting with `flaky` fail their first two downloads (`500`), then succeed.
 pub const FLAKY_MEDIA: &str = "flaky";
 
@@ -159,6 +164,11 @@ async fn send(log: SentLog, phone_number_id: String, body: Bytes) -> Response {
         let error = json!({ "error": { "message": "An unknown error occurred", "code": 1 } });
         return (StatusCode::INTERNAL_SERVER_ERROR, [("content-type", "application/json")], error.to_string())
             .into_response();
+    }
+    if let Some(to) = body["to"].as_str().filter(|to| to.starts_with(THROTTLED_PREFIX))
+        && log.flaky_fails(to)
+    {
+        return cloud_error(130429, "(#130429) Rate limit hit");
     }
     if body["to"].as_str().is_some_and(|to| to.starts_with(UNAVAILABLE_PREFIX)) {
         let error = json!({ "error": { "message": "Service temporarily unavailable", "code": 2 } });
