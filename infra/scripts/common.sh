@@ -43,6 +43,11 @@ lb_tools_venv() {
   lb_pip_env "$LB_ROOT/.venv-tools" "$LB_ROOT/infra/requirements-tools.txt" "$LB_ROOT/infra/constraints-tools.txt"
 }
 
+# The IaC scanner's virtualenv (.venv-scan: checkov; its boto3 pin conflicts with aws-sam-cli's).
+lb_scan_venv() {
+  lb_pip_env "$LB_ROOT/.venv-scan" "$LB_ROOT/infra/requirements-scan.txt" "$LB_ROOT/infra/constraints-scan.txt"
+}
+
 # The documents' checker's virtualenv (.venv-docs: openapi-spec-validator).
 lb_docs_venv() {
   lb_pip_env "$LB_ROOT/.venv-docs" "$LB_ROOT/infra/requirements-docs.txt" "$LB_ROOT/infra/constraints-docs.txt"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every check and test on a fresh machine: installs the emulator into .venv, starts it
 # (unless one already answers at AWS_ENDPOINT_URL), lints the SAM template and its expansion,
-# checks formatting and clippy, runs the whole test suite against the emulator, checks every AWS
-# call the functions made against their roles, runs the staff console in headless Chromium
-# (installing Chromium and the pinned playwright-core when missing), deploys the template to the emulator's
+# checks the expansion's tags, scans the template with checkov, checks formatting and clippy,
+# runs the whole test suite against the emulator, checks every AWS call the functions made
+# against their roles, runs the staff console in headless Chromium (installing Chromium and the
+# pinned playwright-core when missing), deploys the template to the emulator's
 # CloudFormation and smoke-tests that deployment, and stops what it started, also on failure.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -19,6 +20,13 @@ SAM_CLI_TELEMETRY=0 "$LB_ROOT/.venv-tools/bin/sam" validate --lint --template "$
 lb_log "cfn-lint (informational checks on) on template.yaml as the SAM transform expands it"
 "$LB_ROOT/.venv-tools/bin/python" "$LB_ROOT/infra/lint/expand.py" "$LB_ROOT/template.yaml" >"$LB_STATE/expanded.json"
 "$LB_ROOT/.venv-tools/bin/cfn-lint" --include-checks I --regions "$AWS_REGION" -- "$LB_STATE/expanded.json"
+
+lb_log "tags: every taggable resource of the expansion carries lobbybee:tenant"
+"$LB_ROOT/.venv-tools/bin/python" "$LB_ROOT/infra/lint/tags.py" "$LB_STATE/expanded.json"
+
+lb_log "checkov (pinned) on template.yaml: no failed check, every skip with its reason"
+lb_scan_venv
+"$LB_ROOT/.venv-scan/bin/python" "$LB_ROOT/infra/lint/scan.py" "$LB_ROOT/.venv-scan/bin/checkov" "$LB_ROOT/template.yaml"
 
 lb_log "docs/openapi.yaml is a valid OpenAPI document"
 lb_docs_venv

@@ -13,10 +13,13 @@ The local variant is generated here from the real template on every run (never k
      also gets a Function URL, which the smoke test calls.
   4. Management API: MiniStack serves @connections under
      http://127.0.0.1:4566/_aws/execute-api/{apiId}/{stage}, so WS_ENDPOINT points there.
-  5. Alarms: MiniStack does not support metric-math alarms, so FunctionErrorsAlarm is dropped
-     (the dead-letter alarms stay).
+  5. Alarms: MiniStack does not support metric-math alarms, so every alarm with `Metrics` is
+     dropped (FunctionErrorsAlarm), and with it its entry in a dashboard's alarm widget; the
+     other alarms stay.
   6. Endpoint: the functions get AWS_ENDPOINT_URL explicitly, so they call the emulator however
      it was started (a deployed Lambda on AWS has no such variable and calls AWS itself).
+  7. Template: uploaded to the emulator's S3 and passed as TemplateURL, as `sam deploy` does,
+     because it is over CloudFormation's 51,200-byte limit for an inline TemplateBody.
 Once deployed, the outbound-sweeper is invoked with the event its schedule sends (the emulator
 creates the schedule's rule but does not fire it), and must answer without error.
 """
@@ -25,6 +28,7 @@ import io
 import json
 import os
 import platform
+import re
 import sys
 import time
 import zipfile
@@ -60,7 +64,16 @@ for short, long in [("!Ref", "Ref"), ("!Sub", "Fn::Sub"), ("!GetAtt", "Fn::GetAt
 
 def local_variant(template, bucket):
     resources = template["Resources"]
-    resources.pop("FunctionErrorsAlarm", None)
+    math = [name for name, r in resources.items()
+            if r["Type"] == "AWS::CloudWatch::Alarm" and "Metrics" in r["Properties"]]
+    for name in math:
+        resources.pop(name)
+    for resource in resources.values():
+        if resource["Type"] == "AWS::CloudWatch::Dashboard":
+            body = resource["Properties"]["DashboardBody"]["Fn::Sub"]
+            for name in math:
+                body = re.sub(r'\s*"\$\{%s\.Arn\}",?' % name, "", body)
+            resource["Properties"]["DashboardBody"]["Fn::Sub"] = re.sub(r",(\s*\])", r"\1", body)
     arch = "arm64" if platform.machine() in ("aarch64", "arm64") else "x86_64"
     template["Globals"]["Function"]["Architectures"] = [arch]
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
@@ -104,9 +117,12 @@ def main():
         cfn.delete_stack(StackName=stack)
     except Exception:  # noqa: BLE001 - no previous stack
         pass
+    # Like `sam deploy`, through S3: the template is over CloudFormation's 51,200-byte limit for
+    # an inline TemplateBody (the limit for a TemplateURL is 1 MB).
+    s3.put_object(Bucket=bucket, Key="template.json", Body=json.dumps(local_variant(template, bucket)).encode())
     cfn.create_stack(
         StackName=stack,
-        TemplateBody=json.dumps(local_variant(template, bucket)),
+        TemplateURL=f"{ENDPOINT}/{bucket}/template.json",
         Parameters=[
             {"ParameterKey": "TenantName", "ParameterValue": tenant},
             {"ParameterKey": "Stage", "ParameterValue": "smoke"},
@@ -128,8 +144,39 @@ def main():
                 print(f"# {event['LogicalResourceId']}: {event.get('ResourceStatusReason')}", file=sys.stderr)
         sys.exit(f"stack {stack} ended in {status}")
     check_sweeper(cfn, stack, os.path.join(os.path.dirname(template_path), "tests/fixtures/eventbridge-scheduled.json"))
-    for output in description.get("Outputs", []):
-        print(f"{output['OutputKey']}={output['OutputValue']}")
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in description.get("Outputs", [])}
+    check_operability(tenant, outputs)
+    for key, value in outputs.items():
+        print(f"{key}={value}")
+
+
+def check_operability(tenant, outputs):
+    """What the deployment gives an operator, as the emulator reports it (on stderr, counted by
+    the test command): both API stages writing access logs to the tenant's access log groups; the
+    log groups' retention; the tags."""
+    results = []
+
+    def check(name, ok):
+        results.append(ok)
+        print(f"{'ok  ' if ok else 'FAIL'}  {name}", file=sys.stderr)
+
+    apis = boto3.client("apigatewayv2", endpoint_url=ENDPOINT)
+    websocket = apis.get_stage(ApiId=outputs["WebSocketApiId"], StageName="smoke")
+    rest_id = outputs["RestApiUrl"].split("//", 1)[1].split(".", 1)[0]
+    rest = apis.get_stage(ApiId=rest_id, StageName="$default")
+    for stage, group in [(websocket, "websocket"), (rest, "rest")]:
+        destination = stage.get("AccessLogSettings", {}).get("DestinationArn", "")
+        # (the log group's Arn attribute may end with ":*")
+        check(f"{group} stage writes access logs to /lobbybee/{tenant}/access/{group} ({destination})",
+              f":log-group:/lobbybee/{tenant}/access/{group}" in destination)
+    groups = boto3.client("logs", endpoint_url=ENDPOINT).describe_log_groups(logGroupNamePrefix=f"/lobbybee/{tenant}/")
+    check("every log group has a retention", all(g.get("retentionInDays") for g in groups["logGroups"]))
+    check(f"stages tagged lobbybee:tenant={tenant}",
+          all(s.get("Tags", {}).get("lobbybee:tenant") == tenant for s in (websocket, rest)))
+    passed = sum(results)
+    print(f"deployment: {passed} passed, {len(results) - passed} failed", file=sys.stderr)
+    if passed != len(results):
+        sys.exit("the deployment lacks what operators need")
 
 
 def check_sweeper(cfn, stack, event_path):

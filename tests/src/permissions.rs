@@ -54,6 +54,10 @@ pub struct Grant {
     /// A statement whose `Sid` starts with `OnFailure` serves a failure path the suite need not
     /// drive for every function (a push deferred to the retry queue), so it may go unused.
     pub on_failure: bool,
+    /// A statement under `!If [Condition, statement, !Ref AWS::NoValue]` (the customer-managed
+    /// key's) exists only in some deployments: it may go unused, and it allows no recorded call,
+    /// since the default deployment must work without it.
+    pub conditional: bool,
 }
 
 /// What `template.yaml` says: each function's grants and each named resource's name pattern.
@@ -89,11 +93,13 @@ impl Template {
                 .flatten()
                 .flat_map(|policy| policy["Statement"].as_sequence().cloned().unwrap_or_default());
             let grants = statements
-                .filter(|s| s.get("Effect").is_none_or(|e| e == "Allow"))
-                .map(|s| Grant {
+                .map(unconditional)
+                .filter(|(s, _)| s.get("Effect").is_none_or(|e| e == "Allow"))
+                .map(|(s, conditional)| Grant {
                     actions: strings(&s["Action"]),
                     resources: strings(&s["Resource"]),
                     on_failure: s["Sid"].as_str().is_some_and(|sid| sid.starts_with("OnFailure")),
+                    conditional,
                 })
                 .collect();
             template.grants.insert(binary, grants);
@@ -116,6 +122,17 @@ impl Template {
             Some((_, logical)) => format!("{logical}/{rest}"),
             None => raw,
         }
+    }
+}
+
+/// A statement, or the statement inside `!If [Condition, statement, !Ref AWS::NoValue]`, with
+/// whether it was conditional.
+fn unconditional(statement: Value) -> (Value, bool) {
+    match statement {
+        Value::Tagged(tagged) if tagged.tag == "!If" => {
+            (tagged.value.as_sequence().and_then(|branches| branches.get(1)).cloned().unwrap_or(Value::Null), true)
+        }
+        other => (other, false),
     }
 }
 
@@ -211,7 +228,7 @@ pub fn check(template: &Template, calls: &[AwsCall]) -> Report {
             continue;
         };
         let mut allowed = false;
-        for (i, grant) in grants.iter().enumerate() {
+        for (i, grant) in grants.iter().enumerate().filter(|(_, g)| !g.conditional) {
             let action = grant.actions.iter().find(|a| glob(a, &call.action));
             let target = grant.resources.iter().find(|r| glob(r, &resource));
             if let (Some(action), Some(target)) = (action, target) {
@@ -234,7 +251,7 @@ pub fn check(template: &Template, calls: &[AwsCall]) -> Report {
     }
     // No dead grants: each action and each resource of a statement served some call.
     for (function, grants) in &template.grants {
-        for (i, grant) in grants.iter().enumerate().filter(|(_, g)| !g.on_failure) {
+        for (i, grant) in grants.iter().enumerate().filter(|(_, g)| !g.on_failure && !g.conditional) {
             let served =
                 |f: &dyn Fn(&Use) -> bool| used.iter().any(|u| u.function == *function && u.grant == i && f(u));
             for action in &grant.actions {
@@ -297,6 +314,13 @@ Resources:
             - Effect: Allow
               Action: [execute-api:ManageConnections]
               Resource: !Sub "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:${WebSocketApi}/${Stage}/*/@connections/*"
+            - !If
+              - HasCustomerKey
+              - Sid: CustomerKey
+                Effect: Allow
+                Action: [kms:Decrypt, kms:GenerateDataKey]
+                Resource: !GetAtt DataKey.Arn
+              - !Ref AWS::NoValue
 "#;
 
     fn call(action: &str, resource: &str) -> AwsCall {
@@ -311,6 +335,8 @@ Resources:
         assert_eq!(grants[2].resources, vec!["MediaBucket/uploads/*"]);
         assert!(grants[3].on_failure && !grants[2].on_failure);
         assert_eq!(grants[4].resources, vec!["WebSocketApi/*/*/@connections/*"]);
+        assert!(grants[5].conditional && !grants[4].conditional);
+        assert_eq!((grants[5].actions.len(), grants[5].resources.as_slice()), (2, ["DataKey".to_owned()].as_slice()));
         assert_eq!(template.symbolic(&call("dynamodb:Query", "e2e-rest-chat/index/gsi1")), "ChatTable/index/gsi1");
         assert_eq!(template.symbolic(&call("sqs:SendMessage", "http://h/000/e2e-rest-outbound")), "OutboundQueue");
         assert_eq!(
@@ -331,6 +357,10 @@ Resources:
         ];
         let report = check(&template, &calls);
         assert!(report.failures.is_empty(), "{:?}", report.failures);
+
+        // The conditional grant allows nothing (the default deployment has no such statement).
+        let report = check(&template, &[calls.clone(), vec![call("kms:Decrypt", "DataKey")]].concat());
+        assert_eq!(report.failures, vec!["rest-api calls kms:Decrypt on DataKey: its role does not allow it"]);
 
         let mut more = calls.clone();
         more.push(call("dynamodb:ConditionCheckItem", "e2e-rest-chat"));

@@ -333,6 +333,33 @@ fn each_function_reads_only_its_own_secrets_at_start_up_and_none_is_in_the_templ
     });
 }
 
+#[test]
+fn the_api_access_logs_name_no_token_query_string_or_header() {
+    // The $connect query string carries the staff token (and a guest's number and token): the
+    // access logs of both stages hold only the request's own facts, one JSON object per line.
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    let template: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    for (stage, must) in [
+        ("RestHttpApi", ["$context.requestId", "$context.path", "$context.status", "$context.responseLatency"]),
+        ("WebSocketStage", ["$context.requestId", "$context.routeKey", "$context.connectionId", "$context.status"]),
+    ] {
+        let format = template["Resources"][stage]["Properties"]["AccessLogSettings"]["Format"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{stage} has no access log format"));
+        let line: Value = serde_json::from_str(format).unwrap_or_else(|e| panic!("{stage}: not one JSON object: {e}"));
+        let variables: Vec<&str> = line.as_object().unwrap().values().map(|v| v.as_str().unwrap()).collect();
+        for variable in &variables {
+            assert!(variable.starts_with("$context.") && !variable[1..].contains('$'), "{stage}: {variable}");
+            for leak in ["querystring", "header", "authorizer", "$request", "apiKey", "userArn", "caller"] {
+                assert!(!variable.contains(leak), "{stage} logs {variable}");
+            }
+        }
+        for wanted in must.iter().chain(&["$context.integration.error"]) {
+            assert!(variables.contains(wanted), "{stage} logs {wanted}");
+        }
+    }
+}
+
 /// One conversation-scoped REST call of the dashboard, for `conversation`.
 fn conversation_calls(conversation: u64, staff_id: &str) -> Vec<(Method, String, Option<Value>)> {
     let id = json!(conversation);
