@@ -14,8 +14,8 @@ The local variant is generated here from the real template on every run (never k
   4. Management API: MiniStack serves @connections under
      http://127.0.0.1:4566/_aws/execute-api/{apiId}/{stage}, so WS_ENDPOINT points there.
   5. Alarms: MiniStack does not support metric-math alarms, so every alarm with `Metrics` is
-     dropped (FunctionErrorsAlarm), and with it its entry in a dashboard's alarm widget; the
-     other alarms stay.
+     dropped (FunctionErrorsAlarm, FunctionThrottlesAlarm, WebhookErrorRateAlarm), and with it its
+     entry in the dashboard's alarm widget; the other alarms and the dashboard stay.
   6. Endpoint: the functions get AWS_ENDPOINT_URL explicitly, so they call the emulator however
      it was started (a deployed Lambda on AWS has no such variable and calls AWS itself).
   7. Template: uploaded to the emulator's S3 and passed as TemplateURL, as `sam deploy` does,
@@ -152,14 +152,17 @@ def main():
 
 def check_operability(tenant, outputs):
     """What the deployment gives an operator, as the emulator reports it (on stderr, counted by
-    the test command): both API stages writing access logs to the tenant's access log groups; the
-    log groups' retention; the tags."""
+    the test command): the tenant's dashboard, whose body is JSON once deployed; both API stages
+    writing access logs to the tenant's access log groups; the log groups' retention; the tags."""
     results = []
 
     def check(name, ok):
         results.append(ok)
         print(f"{'ok  ' if ok else 'FAIL'}  {name}", file=sys.stderr)
 
+    dashboard = boto3.client("cloudwatch", endpoint_url=ENDPOINT).get_dashboard(DashboardName=f"lobbybee-{tenant}")
+    widgets = json.loads(dashboard["DashboardBody"]).get("widgets", [])
+    check(f"dashboard lobbybee-{tenant} deployed ({len(widgets)} widgets)", len(widgets) > 10)
     apis = boto3.client("apigatewayv2", endpoint_url=ENDPOINT)
     websocket = apis.get_stage(ApiId=outputs["WebSocketApiId"], StageName="smoke")
     rest_id = outputs["RestApiUrl"].split("//", 1)[1].split(".", 1)[0]

@@ -43,3 +43,46 @@ pub fn metric(name: &str, value: f64) {
     });
     println!("{line}");
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every metric name the functions emit (`metric("Name", …)` anywhere in this crate).
+    fn emitted() -> Vec<String> {
+        fn walk(dir: &std::path::Path, names: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, names);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    for call in text.split("telemetry::metric(\"").skip(1) {
+                        names.push(call.split('"').next().unwrap().to_owned());
+                    }
+                }
+            }
+        }
+        let mut names = Vec::new();
+        walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut names);
+        names
+    }
+
+    #[test]
+    fn the_dashboard_and_the_alarms_read_only_metrics_the_functions_emit() {
+        let emitted = emitted();
+        for name in ["PushesSent", "PushesGone", "PushesDeferred", "OutboundSent", "OutboundFailed", "WebhookLatency"] {
+            assert!(emitted.iter().any(|e| e == name), "{name} is emitted");
+        }
+        let template = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+        // Dashboard widgets: ["LobbyBee", "<name>", …]; alarms: `Namespace: LobbyBee` then `MetricName: <name>`.
+        let widgets = template.split("[\"LobbyBee\", \"").skip(1).map(|rest| rest.split('"').next().unwrap());
+        let alarms = template
+            .split("Namespace: LobbyBee\n")
+            .skip(1)
+            .map(|rest| rest.trim_start().strip_prefix("MetricName: ").unwrap().lines().next().unwrap().trim());
+        let read: Vec<&str> = widgets.chain(alarms).collect();
+        assert!(read.len() >= 12, "{read:?}");
+        for name in read {
+            assert!(emitted.iter().any(|e| e == name), "template.yaml reads LobbyBee/{name}, which no function emits");
+        }
+    }
+}
