@@ -4,7 +4,7 @@ with cfn-lint) say which types take `Tags`.
 
 Usage: tags.py EXPANDED_JSON   (the output of expand.py; SAM-generated roles and stages included)
 
-The one exception is listed in UNTAGGABLE_HERE with its reason; a resource type that cannot be
+The exceptions are listed in UNTAGGABLE_HERE with their reason; a resource type that cannot be
 tagged at all (routes, integrations, permissions, Function URLs, aliases) is not reported.
 """
 
@@ -17,9 +17,9 @@ TAG = "lobbybee:tenant"
 REGION = "us-east-1"
 
 # Types CloudFormation could tag but the template cannot reach: SAM (aws-sam-translator 1.115)
-# generates the SQS event source mappings without tags and offers no property for them. They
-# cost nothing, so cost allocation loses nothing.
-UNTAGGABLE_HERE = {"AWS::Lambda::EventSourceMapping"}
+# generates the SQS event source mappings and the schedule's EventBridge rule without tags and
+# offers no property for them. Neither costs anything, so cost allocation loses nothing.
+UNTAGGABLE_HERE = {"AWS::Lambda::EventSourceMapping", "AWS::Events::Rule"}
 
 
 def tag_keys(resource):
