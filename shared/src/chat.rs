@@ -308,7 +308,7 @@ pub async fn publish_staff_message(app: &App, origin: &Origin, sent: &StaffSend)
     // leave the message `queued` with no job behind it.
     let mut message = sent.message.clone();
     if !sent.outside_window
-        && let Err(e) = crate::outbound::enqueue(app, &sent.conversation, &sent.message, sent.kind.clone()).await
+        && let Err(e) = crate::jobs::enqueue(app, &sent.conversation, &sent.message, sent.kind.clone()).await
     {
         tracing::error!(error = %e, message_id = sent.message.id, "could not queue outbound message");
         let now = crate::clock::now();

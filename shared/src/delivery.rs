@@ -13,7 +13,6 @@ use std::sync::{Arc, Mutex};
 
 use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use aws_sdk_apigatewaymanagement::Client as ManagementClient;
 use aws_sdk_apigatewaymanagement::config::SharedInterceptor;
 use aws_sdk_apigatewaymanagement::error::DisplayErrorContext;
@@ -59,7 +58,8 @@ pub struct FanOutReport {
 }
 
 impl FanOutReport {
-    fn add(&mut self, result: PushResult) {
+    /// Counts one push.
+    pub fn add(&mut self, result: PushResult) {
         match result {
             PushResult::Sent => self.sent += 1,
             PushResult::Gone => self.gone += 1,
@@ -69,7 +69,7 @@ impl FanOutReport {
 
     /// The metrics of the dashboard (docs/operations.md): `PushesSent`, `PushesGone` (410),
     /// `PushesDeferred` (handed to the retry queue, or left to SQS to redeliver by `push-retry`).
-    fn emit(&self) {
+    pub fn emit(&self) {
         crate::telemetry::metric("PushesSent", self.sent as f64);
         crate::telemetry::metric("PushesGone", self.gone as f64);
         crate::telemetry::metric("PushesDeferred", self.deferred as f64);
@@ -325,45 +325,29 @@ impl Delivery {
         }
     }
 
-    /// Consumer of the retry queue: pushes each job once more. Failures are reported as batch
-    /// item failures, so SQS redelivers them after the visibility timeout and finally moves them
-    /// to the dead-letter queue; `410 Gone` ends a job successfully (the record is deleted).
-    pub async fn retry_batch(&self, event: SqsEvent) -> SqsBatchResponse {
-        let mut failures = Vec::new();
-        let mut report = FanOutReport::default();
-        for record in event.records {
-            let id = record.message_id.clone().unwrap_or_default();
-            let job: Option<RetryJob> = record.body.as_deref().and_then(|b| serde_json::from_str(b).ok());
-            let Some(job) = job else {
-                tracing::warn!(message_id = %id, "dropping malformed retry job");
-                continue;
-            };
-            let retry = match &job.audience {
-                // The audience is read now; each of its sockets then gets the usual push (and its
-                // own retry job when that fails). A store still failing retries the whole job.
-                Some(audience) => match audience.resolve(&self.inner.store).await {
-                    Ok(targets) => {
-                        for target in targets {
-                            report.add(self.send_raw(&job.endpoint, &target, &job.frame, true).await);
-                        }
-                        false
+    /// Pushes a deferred job once more, counting into `report`; `true` when it must be tried
+    /// again later. A job with an audience reads it now, and each of its sockets gets the usual
+    /// push (and its own retry job when that fails); a store still failing keeps the whole job.
+    /// `410 Gone` ends a job (the record is deleted).
+    pub async fn redeliver(&self, job: &RetryJob, report: &mut FanOutReport) -> bool {
+        match &job.audience {
+            Some(audience) => match audience.resolve(&self.inner.store).await {
+                Ok(targets) => {
+                    for target in targets {
+                        report.add(self.send_raw(&job.endpoint, &target, &job.frame, true).await);
                     }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "push audience still unreadable");
-                        true
-                    }
-                },
-                None => {
-                    let result = self.send_raw(&job.endpoint, &job.connection_id, &job.frame, false).await;
-                    report.add(result);
-                    result == PushResult::Deferred
+                    false
                 }
-            };
-            if retry {
-                failures.push(id);
+                Err(e) => {
+                    tracing::warn!(error = %e, "push audience still unreadable");
+                    true
+                }
+            },
+            None => {
+                let result = self.send_raw(&job.endpoint, &job.connection_id, &job.frame, false).await;
+                report.add(result);
+                result == PushResult::Deferred
             }
         }
-        report.emit();
-        crate::lambda::sqs_batch_response(failures)
     }
 }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use aws_config::SdkConfig;
 
-use crate::config::{ConfigError, Need};
+use crate::needs::{ConfigError, Need};
 
 /// Each secret: its parameter name under the tenant's path, the settings it fills, and the
 /// need that calls for it.

@@ -592,7 +592,7 @@ async fn accept_reopen(
     };
     crate::telemetry::metric("MessagesIn", 1.0);
     announce_guest_message(app, &appended.conversation, &appended.message, false, record).await;
-    if let Err(e) = crate::outbound::enqueue_notice(app, &appended.conversation, reopen::CONFIRMATION).await {
+    if let Err(e) = crate::jobs::enqueue_notice(app, &appended.conversation, reopen::CONFIRMATION).await {
         tracing::error!(error = %e, conversation_id, "could not queue the reopen confirmation");
     }
     Ok(true)

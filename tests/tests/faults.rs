@@ -155,10 +155,10 @@ fn one_queue_message_delivered_twice_at_once_reaches_whatsapp_once() {
         let hotel = TestHotel::create(stack).await;
         let (conversation, _) = guest_writes(stack, &hotel.guest.number, "Reception", "Hello").await;
         let reply = lobbybee_e2e::client::queued_reply(stack, &hotel, conversation).await;
-        let job = lobbybee::outbound::OutboundJob {
+        let job = lobbybee::jobs::OutboundJob {
             conversation_id: conversation,
             message_id: Some(reply),
-            kind: lobbybee::outbound::OutboundKind::Message,
+            kind: lobbybee::model::OutboundKind::Message,
         };
         let body = serde_json::to_string(&job).expect("job");
         // SQS delivers at least once: the same job to two senders at the same moment.
@@ -184,10 +184,10 @@ fn whatsapp_failing_twice_then_accepting_gets_the_reply_exactly_once() {
         let number = lobbybee_e2e::client::guest_numbered(stack, &hotel, fake_whatsapp::FLAKY_PREFIX).await;
         let (conversation, _) = guest_writes(stack, &number, "Reception", "Hello?").await;
         let reply = lobbybee_e2e::client::queued_reply(stack, &hotel, conversation).await;
-        let job = lobbybee::outbound::OutboundJob {
+        let job = lobbybee::jobs::OutboundJob {
             conversation_id: conversation,
             message_id: Some(reply),
-            kind: lobbybee::outbound::OutboundKind::Message,
+            kind: lobbybee::model::OutboundKind::Message,
         };
         let body = serde_json::to_string(&job).expect("job");
         for receives in 1..=3u32 {
@@ -429,10 +429,10 @@ fn in_a_batch_only_the_record_that_failed_comes_back() {
         let (failing, _) = guest_writes(stack, &flaky, "Reception", "Hello?").await;
         let (working, _) = guest_writes(stack, &hotel.arriving.number, "Reception", "Hi").await;
         let job = |conversation: u64, message: u64| {
-            serde_json::to_string(&lobbybee::outbound::OutboundJob {
+            serde_json::to_string(&lobbybee::jobs::OutboundJob {
                 conversation_id: conversation,
                 message_id: Some(message),
-                kind: lobbybee::outbound::OutboundKind::Message,
+                kind: lobbybee::model::OutboundKind::Message,
             })
             .expect("job")
         };

@@ -3,8 +3,9 @@
 
 use lobbybee::calls::FUNCTION;
 use lobbybee::department::Department;
+use lobbybee::jobs::OutboundJob;
+use lobbybee::model::OutboundKind;
 use lobbybee::model::{Connection, DeliveryStatus};
-use lobbybee::outbound::{OutboundJob, OutboundKind};
 use lobbybee_e2e::client::{Socket, guest_numbered, guest_writes, queued_reply, sqs_event};
 use lobbybee_e2e::fixtures::{TestHotel, token_for};
 use lobbybee_e2e::{Stack, run, stack, unique};
@@ -565,7 +566,7 @@ fn every_function_that_pushes_deletes_the_dead_sockets_it_meets() {
             frame: json!({"type": "pong"}).to_string(),
         };
         let event = sqs_event(&stack.resources.push_retry_queue_url, serde_json::to_string(&job).unwrap(), 1);
-        let answer = FUNCTION.scope("push-retry", stack.app.delivery.retry_batch(event)).await;
+        let answer = FUNCTION.scope("push-retry", lobbybee::push_retry::handle_batch(&stack.app, event)).await;
         assert!(answer.batch_item_failures.is_empty(), "410 is final, not retried");
         assert!(gone(dead).await, "push-retry removed it");
         socket.close().await;

@@ -1,8 +1,12 @@
 //! SQS consumer that retries socket pushes that failed for a reason other than 410 Gone. The
-//! logic is `lobbybee::delivery::Delivery::retry_batch`.
+//! logic is `lobbybee::push_retry::handle_batch`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     let needs = lobbybee::config::needs("push-retry");
-    lobbybee::lambda::serve_event(needs, |app, event| async move { app.delivery.retry_batch(event).await }).await
+    lobbybee::lambda::serve_event(
+        needs,
+        |app, event| async move { lobbybee::push_retry::handle_batch(&app, event).await },
+    )
+    .await
 }

@@ -70,7 +70,7 @@ use paths::Route;
 pub enum QueueConsumer {
     /// `outbound-sender`: `lobbybee::outbound::handle_batch`.
     Outbound,
-    /// `push-retry`: `app.delivery.retry_batch`.
+    /// `push-retry`: `lobbybee::push_retry::handle_batch`.
     PushRetry,
 }
 

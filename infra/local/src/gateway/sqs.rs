@@ -83,7 +83,7 @@ async fn deliver(st: &St, binding: &QueueBinding, queue: &str, region: &str, mes
     };
     let response = match binding.consumer {
         QueueConsumer::Outbound => guarded("outbound-sender", lobbybee::outbound::handle_batch(&st.app, event)).await,
-        QueueConsumer::PushRetry => guarded("push-retry", st.app.delivery.retry_batch(event)).await,
+        QueueConsumer::PushRetry => guarded("push-retry", lobbybee::push_retry::handle_batch(&st.app, event)).await,
     };
     let Some(response) = response else {
         tracing::warn!(queue, records = messages.len(), "consumer failed: the whole batch returns to the queue");
