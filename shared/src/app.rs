@@ -10,15 +10,15 @@ use aws_sdk_dynamodb::config::SharedInterceptor;
 use crate::calls::{CallLog, Service};
 use crate::config::{Config, ConfigError, Need};
 use crate::delivery::Delivery;
-use crate::store::Store;
+use crate::store::{ChatStore, DynamoStore};
 
 /// Clients and configuration shared by all requests of a process.
 #[derive(Clone)]
 pub struct App {
     /// Parsed configuration.
     pub config: Arc<Config>,
-    /// The chat table.
-    pub store: Store,
+    /// The store (the chat table on AWS).
+    pub store: Arc<dyn ChatStore>,
     /// Socket pushes.
     pub delivery: Delivery,
     /// Queues (outbound WhatsApp jobs, push retries).
@@ -61,8 +61,10 @@ impl App {
         let recorder = |service| log.map(|log| SharedInterceptor::new(log.interceptor(service)));
         let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(sdk);
         dynamodb.set_interceptors(recorder(Service::DynamoDb));
-        let store = Store::new(aws_sdk_dynamodb::Client::from_conf(dynamodb.build()), config.table_name.clone())
-            .with_retention_days(config.message_retention_days);
+        let store: Arc<dyn ChatStore> = Arc::new(
+            DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(dynamodb.build()), config.table_name.clone())
+                .with_retention_days(config.message_retention_days),
+        );
         let mut sqs = aws_sdk_sqs::config::Builder::from(sdk);
         sqs.set_interceptors(recorder(Service::Sqs));
         let sqs = aws_sdk_sqs::Client::from_conf(sqs.build());

@@ -18,7 +18,7 @@ use crate::model::{
     Conversation, ConversationId, ConversationStatus, ConversationType, DeliveryStatus, GuestId, Hotel, Message,
     MessageId, MessageType, OutboundKind, SenderType,
 };
-use crate::store::directory::GuestRecord;
+use crate::store::GuestRecord;
 use crate::store::{AppendOutcome, NewMessage, PageDirection, StoreError};
 use crate::views::{ConversationView, GuestInfo};
 

@@ -25,7 +25,7 @@ use crate::config::Config;
 use crate::department::Department;
 use crate::frames::ServerFrame;
 use crate::model::{ConversationId, GuestId};
-use crate::store::Store;
+use crate::store::ChatStore;
 
 /// How long a new connection may take to be established: API Gateway answers 410 for a socket
 /// whose `$connect` has not returned yet (its integration timeout is 29 s), so a 410 deletes
@@ -115,7 +115,7 @@ pub struct Audience {
 
 impl Audience {
     /// The socket ids, read from the store's indexes (each socket once).
-    pub async fn resolve(&self, store: &Store) -> Result<BTreeSet<String>, crate::store::StoreError> {
+    pub async fn resolve(&self, store: &dyn ChatStore) -> Result<BTreeSet<String>, crate::store::StoreError> {
         let listeners =
             futures::future::try_join_all(self.departments.iter().map(|d| store.listeners(&self.hotel_id, *d)));
         let subscribers = async {
@@ -151,7 +151,7 @@ pub struct Delivery {
 struct Inner {
     sdk: SdkConfig,
     config: Arc<Config>,
-    store: Store,
+    store: std::sync::Arc<dyn ChatStore>,
     sqs: aws_sdk_sqs::Client,
     clients: Mutex<HashMap<String, ManagementClient>>,
     recorder: Option<SharedInterceptor>,
@@ -163,7 +163,7 @@ impl Delivery {
     pub fn new(
         sdk: &SdkConfig,
         config: Arc<Config>,
-        store: Store,
+        store: std::sync::Arc<dyn ChatStore>,
         sqs: aws_sdk_sqs::Client,
         recorder: Option<SharedInterceptor>,
     ) -> Self {
@@ -208,7 +208,7 @@ impl Delivery {
     /// Pushes `frame` to everyone in `audience`. When the audience cannot be read (the store
     /// failing), the whole push goes to the retry queue, whose consumer reads it again.
     pub async fn reach(&self, endpoint: &str, audience: &Audience, frame: &ServerFrame) {
-        match audience.resolve(&self.inner.store).await {
+        match audience.resolve(self.inner.store.as_ref()).await {
             Ok(targets) => {
                 self.fan_out(endpoint, targets, frame).await;
             }
@@ -331,7 +331,7 @@ impl Delivery {
     /// `410 Gone` ends a job (the record is deleted).
     pub async fn redeliver(&self, job: &RetryJob, report: &mut FanOutReport) -> bool {
         match &job.audience {
-            Some(audience) => match audience.resolve(&self.inner.store).await {
+            Some(audience) => match audience.resolve(self.inner.store.as_ref()).await {
                 Ok(targets) => {
                     for target in targets {
                         report.add(self.send_raw(&job.endpoint, &target, &job.frame, true).await);

@@ -26,7 +26,7 @@ use crate::model::{
     Stay,
 };
 use crate::reopen;
-use crate::store::directory::GuestRecord;
+use crate::store::GuestRecord;
 use crate::store::{AppendOutcome, IdempotencyRecord, NewMessage, StoreError};
 
 /// Entry point of the webhook function.

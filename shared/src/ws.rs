@@ -48,7 +48,7 @@ async fn connect_staff(app: &App, event: &ApiGatewayWebsocketProxyRequest, conne
     let header = event.headers.get("authorization").and_then(|v| v.to_str().ok());
     let token = event.query_string_parameters.first("token").or_else(|| auth::bearer(header));
     let principal =
-        auth::authenticate_staff(app.config.jwt.as_ref(), &app.store, token).await.map_err(|e| match e {
+        auth::authenticate_staff(app.config.jwt.as_ref(), app.store.as_ref(), token).await.map_err(|e| match e {
             StaffAuthError::Store(_) | StaffAuthError::NotConfigured => {
                 tracing::error!(error = %e, "staff authentication failed");
                 (500, "Internal error")

@@ -118,7 +118,7 @@ fn a_guest_whose_conversation_expired_behind_its_lock_can_write_again() {
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
         aws_sdk_dynamodb::Client::new(&sdk)
             .delete_item()
-            .table_name(stack.app.store.table())
+            .table_name(&stack.resources.table_name)
             .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(lobbybee::store::keys::conversation(expired)))
             .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(lobbybee::store::keys::PROFILE.into()))
             .send()
@@ -374,7 +374,7 @@ fn an_unreadable_index_item_does_not_silence_the_department() {
         let s = |v: &str| aws_sdk_dynamodb::types::AttributeValue::S(v.to_owned());
         aws_sdk_dynamodb::Client::new(&sdk)
             .put_item()
-            .table_name(stack.app.store.table())
+            .table_name(&stack.resources.table_name)
             .item("pk", s(&lobbybee::store::keys::listeners(&hotel.id, lobbybee::department::Department::Reception)))
             .item("sk", s("CONN#corrupt"))
             .item("connection_id", aws_sdk_dynamodb::types::AttributeValue::N("42".into()))

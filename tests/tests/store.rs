@@ -6,7 +6,7 @@ use lobbybee::department::Department;
 use lobbybee::model::Guest;
 use lobbybee::model::{Connection, ConnectionKind, ConversationStatus, ConversationType, MessageType, SenderType};
 use lobbybee::store::keys;
-use lobbybee::store::{AppendOutcome, Appended, NewMessage, PageDirection, Store, StoreError};
+use lobbybee::store::{AppendOutcome, Appended, ChatStore, NewMessage, PageDirection, StoreError};
 use lobbybee_e2e::fixtures::TestHotel;
 use lobbybee_e2e::{run, stack, unique};
 
@@ -35,7 +35,7 @@ async fn setup() -> (&'static lobbybee_e2e::Stack, TestHotel, Guest) {
 
 /// A guest message to `department` (a new conversation of type `service` when none is active),
 /// which must be stored.
-async fn say(store: &Store, guest: &Guest, department: Department, text: &str) -> Appended {
+async fn say(store: &dyn ChatStore, guest: &Guest, department: Department, text: &str) -> Appended {
     let message = guest_message(text, None);
     stored(
         store
@@ -56,7 +56,7 @@ fn stored(outcome: AppendOutcome) -> lobbybee::store::Appended {
 fn first_message_creates_the_conversation_atomically_and_later_ones_join_it() {
     run(async {
         let (stack, _, guest) = setup().await;
-        let store = &stack.app.store;
+        let store = stack.app.store.as_ref();
         let first = say(store, &guest, Department::RoomService, "hello").await;
         assert!(first.created);
         assert_eq!(first.conversation.department, Department::RoomService);
@@ -80,7 +80,7 @@ fn first_message_creates_the_conversation_atomically_and_later_ones_join_it() {
 fn concurrent_first_messages_create_one_conversation() {
     run(async {
         let (stack, _, guest) = setup().await;
-        let store = &stack.app.store;
+        let store = stack.app.store.as_ref();
         let now = lobbybee::clock::now();
         let writes = (0..6).map(|i| {
             let guest = guest.clone();
@@ -111,7 +111,7 @@ fn concurrent_first_messages_create_one_conversation() {
 fn provider_ids_are_idempotent_even_concurrently() {
     run(async {
         let (stack, _, guest) = setup().await;
-        let store = &stack.app.store;
+        let store = stack.app.store.as_ref();
         let pmid = format!("wamid.{}", unique());
         let now = lobbybee::clock::now();
         let copies = (0..5).map(|_| {
@@ -150,7 +150,7 @@ fn provider_ids_are_idempotent_even_concurrently() {
 fn messages_page_in_both_directions() {
     run(async {
         let (stack, _, guest) = setup().await;
-        let store = &stack.app.store;
+        let store = stack.app.store.as_ref();
         let mut ids = Vec::new();
         for i in 0..7 {
             let a = say(store, &guest, Department::Housekeeping, &format!("m{i}")).await;
@@ -180,7 +180,7 @@ fn messages_page_in_both_directions() {
 fn closing_releases_the_lock_and_refuses_new_messages() {
     run(async {
         let (stack, _, guest) = setup().await;
-        let store = &stack.app.store;
+        let store = stack.app.store.as_ref();
         let now = lobbybee::clock::now();
         let first = say(store, &guest, Department::Reception, "a").await;
         let (closed, changed) = store.close_conversation(first.conversation.id, now).await.unwrap();
@@ -205,7 +205,7 @@ fn conditional_writes_protect_pointers() {
     run(async {
         let stack = stack().await;
         let hotel = TestHotel::create(stack).await;
-        let store = &stack.app.store;
+        let store = stack.app.store.as_ref();
         let mut other = store.get_guest(hotel.arriving.id).await.unwrap().unwrap();
         other.whatsapp_number = hotel.guest.number.clone();
         let err = store.put_guest(&other).await.unwrap_err();
@@ -225,7 +225,7 @@ fn connection_records_are_indexed_and_expire() {
     run(async {
         let stack = stack().await;
         let hotel = TestHotel::create(stack).await;
-        let store = &stack.app.store;
+        let store = stack.app.store.as_ref();
         let now = lobbybee::clock::now();
         let staff_conn = Connection {
             connection_id: format!("c{}", unique()),
@@ -269,10 +269,10 @@ fn connection_records_are_indexed_and_expire() {
         );
 
         // TTL attribute on the profile and the index items.
-        let item = store
-            .client()
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        let item = aws_sdk_dynamodb::Client::new(&sdk)
             .get_item()
-            .table_name(store.table())
+            .table_name(&stack.resources.table_name)
             .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(keys::listeners(&hotel.id, Department::Reception)))
             .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(keys::connection_ref(&staff_conn.connection_id)))
             .send()
@@ -311,7 +311,7 @@ fn conversation_lists_are_ordered_and_paged() {
     run(async {
         let stack = stack().await;
         let hotel = TestHotel::create(stack).await;
-        let store = &stack.app.store;
+        let store = stack.app.store.as_ref();
         let mut created = Vec::new();
         for guest_id in [hotel.guest.id, hotel.arriving.id, hotel.leaving.id] {
             let guest = store.get_guest(guest_id).await.unwrap().unwrap();
@@ -353,7 +353,7 @@ fn conversation_lists_are_ordered_and_paged() {
 fn queued_staff_messages_wait_in_the_outbox_until_their_status_moves_on() {
     run(async {
         let (stack, hotel, guest) = setup().await;
-        let store = &stack.app.store;
+        let store = stack.app.store.as_ref();
         let conversation = say(store, &guest, Department::Reception, "hello").await.conversation.id;
         // Hours before anything else this run stores, so the queries below see it alone.
         let at = lobbybee::clock::now() - chrono::Duration::hours(5);

@@ -94,7 +94,7 @@ async fn local_app(
 async fn seed_demo(app: &App) -> Result<seed::DemoData, String> {
     let jwt = env::lookup("JWT_SECRET", &[]).unwrap_or_default();
     let guest = env::lookup("GUEST_TOKEN_SECRET", &[]).unwrap_or_default();
-    seed::seed(&app.store, &jwt, &guest).await.map_err(|e| e.to_string())
+    seed::seed(app.store.as_ref(), &jwt, &guest).await.map_err(|e| e.to_string())
 }
 
 async fn up(sdk: &aws_config::SdkConfig, resources: &LocalResources, tenant: &str, port: u16) -> Result<(), String> {

@@ -6,7 +6,7 @@
 use lobbybee::auth::{guest_token, jwt};
 use lobbybee::department::Department;
 use lobbybee::model::{Guest, GuestStatus, Hotel, MessageType, SenderType, Staff, Stay, StayStatus, UserType};
-use lobbybee::store::{NewMessage, Store, StoreError};
+use lobbybee::store::{ChatStore, NewMessage, StoreError};
 
 /// The demo hotel id.
 pub const DEMO_HOTEL: &str = "demo-hotel";
@@ -71,7 +71,7 @@ pub enum SeedError {
 
 /// Writes the demo data. `jwt_secret` signs the printed staff tokens (HS256, as the CRM does);
 /// `guest_secret` signs guest tokens.
-pub async fn seed(store: &Store, jwt_secret: &str, guest_secret: &str) -> Result<DemoData, SeedError> {
+pub async fn seed(store: &dyn ChatStore, jwt_secret: &str, guest_secret: &str) -> Result<DemoData, SeedError> {
     store
         .put_hotel(&Hotel {
             id: DEMO_HOTEL.into(),

@@ -6,7 +6,7 @@ pub mod jwt;
 pub mod signature;
 
 use crate::model::{Hotel, Staff};
-use crate::store::{Store, StoreError};
+use crate::store::{ChatStore, StoreError};
 
 /// A staff member whose token is valid, whose profile is active and whose hotel exists.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,7 +55,7 @@ pub enum StaffAuthError {
 /// Verifies a staff token and loads the profile and hotel from the store.
 pub async fn authenticate_staff(
     verifier: Option<&jwt::JwtVerifier>,
-    store: &Store,
+    store: &dyn ChatStore,
     token: Option<&str>,
 ) -> Result<StaffPrincipal, StaffAuthError> {
     let token = token.map(str::trim).filter(|t| !t.is_empty()).ok_or(StaffAuthError::Missing)?;

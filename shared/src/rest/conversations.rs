@@ -14,7 +14,7 @@ use crate::frames::{ConversationUpdate, errors};
 use crate::http::{self as h, HttpError};
 use crate::limits;
 use crate::model::{ConversationStatus, MessageType};
-use crate::store::{NewMessage, PageDirection, conversations::TransferError};
+use crate::store::{NewMessage, PageDirection, TransferError};
 use crate::views::MessageView;
 
 /// Conversations per page unless `?limit=` says otherwise: one page holds a hotel's whole

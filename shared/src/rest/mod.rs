@@ -133,7 +133,8 @@ async fn route(app: &App, request: &Request) -> Result<Response<Body>, HttpError
 /// Authenticates a staff JWT and checks the role is a chat role.
 pub async fn staff(app: &App, request: &Request) -> Result<StaffPrincipal, HttpError> {
     let token = auth::bearer(h::header(request, "authorization"));
-    let principal = auth::authenticate_staff(app.config.jwt.as_ref(), &app.store, token).await.map_err(auth_error)?;
+    let principal =
+        auth::authenticate_staff(app.config.jwt.as_ref(), app.store.as_ref(), token).await.map_err(auth_error)?;
     if !principal.staff.has_chat_role() {
         return Err(HttpError::new(403, "You do not have permission to perform this action."));
     }

@@ -1,35 +1,29 @@
-//! The DynamoDB store: one table, every access pattern of `docs/data-model.md`.
+//! The store port: what the chat core needs from storage, one trait per aggregate, and the
+//! values they take and answer ([`types`]).
 //!
-//! The table has a string partition key `pk`, a string sort key `sk`, one global secondary index
-//! (`gsi1pk`/`gsi1sk`: conversation lists, and the outbox of queued staff messages) and a TTL
-//! attribute `expires_at`. Every item that must be found by something other than its own key has
-//! a small pointer item written in the same transaction, so that all lookups on the hot paths are
-//! strongly consistent reads of the base table; only the conversation lists of the dashboard and
-//! the outbox sweep read the (eventually consistent) index.
-//!
-//! Submodules group the operations by entity: [`directory`] (hotels, staff, guests, stays),
-//! [`conversations`] (conversations and messages), [`outbox`] (staff messages waiting for
-//! WhatsApp), [`connections`] (sockets).
+//! [`DynamoStore`] implements it on one DynamoDB table (docs/data-model.md); [`MemoryStore`]
+//! in memory, for fast tests of the chat rules. Handlers hold a `dyn` [`ChatStore`] (the sum of
+//! the traits) and import the traits whose methods they call.
 
-pub mod codec;
-pub mod connections;
-pub mod conversations;
-pub mod directory;
-pub mod keys;
-pub mod outbox;
+pub mod dynamo;
+// pub mod memory;
+mod types;
 
-use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use std::collections::HashMap;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update};
+use crate::department::Department;
+use crate::model::{
+    Connection, Conversation, ConversationId, ConversationStatus, ConversationType, DeliveryStatus, Guest, GuestId,
+    Hotel, Message, MessageId, Staff, Stay, StayId,
+};
 
-use codec::Item;
-
-pub use connections::ListenerRef;
-pub use conversations::{AppendOutcome, Appended, IdempotencyRecord, MessagePage, NewMessage, PageDirection};
-pub use outbox::{OutboxEntry, OutboxPage};
+pub use dynamo::{DynamoStore, keys};
+// pub use memory::MemoryStore;
+pub use types::{
+    AppendOutcome, Appended, ConversationPage, GuestRecord, IdempotencyRecord, ListenerRef, MessagePage, NewMessage,
+    OutboxEntry, OutboxPage, PageDirection, TransferError,
+};
 
 /// Failures of store operations. Handlers map them to client answers; `Aws` and `Corrupt` are
 /// internal (logged, answered as a generic 500/503 without detail).
@@ -55,234 +49,267 @@ pub enum StoreError {
     Aws(String),
 }
 
-impl<E, R> From<SdkError<E, R>> for StoreError
-where
-    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    fn from(err: SdkError<E, R>) -> Self {
-        StoreError::Aws(DisplayErrorContext(&err).to_string())
-    }
+/// Hotels, staff, guests and stays: what the hotel CRM provisions. Writes are "create or
+/// replace" and answer `true` when they created.
+#[async_trait]
+pub trait Directory: Send + Sync {
+    /// Creates or replaces a hotel; `true` when it was created.
+    async fn put_hotel(&self, hotel: &Hotel) -> Result<bool, StoreError>;
+
+    /// Reads a hotel.
+    async fn get_hotel(&self, id: &str) -> Result<Option<Hotel>, StoreError>;
+
+    /// Finds the hotel that owns a WhatsApp phone number id (routes Meta webhooks).
+    async fn hotel_by_phone_number_id(&self, phone_number_id: &str) -> Result<Option<Hotel>, StoreError>;
+
+    /// Creates or replaces a staff member; `true` when created.
+    async fn put_staff(&self, staff: &Staff) -> Result<bool, StoreError>;
+
+    /// Reads a staff member.
+    async fn get_staff(&self, user_id: &str) -> Result<Option<Staff>, StoreError>;
+
+    /// Creates or replaces a guest; `true` when created. The number pointer moves with the
+    /// number; a number already used by another guest of the same hotel is a conflict. The
+    /// guest's last inbound time is kept.
+    async fn put_guest(&self, guest: &Guest) -> Result<bool, StoreError>;
+
+    /// Reads a guest profile.
+    async fn get_guest(&self, id: GuestId) -> Result<Option<Guest>, StoreError>;
+
+    /// Reads a guest with its stays and active conversations in one query.
+    async fn guest_record(&self, id: GuestId) -> Result<Option<GuestRecord>, StoreError>;
+
+    /// The guests (one per hotel at most) with this canonical number: `(hotel_id, guest_id)`.
+    async fn guests_with_number(&self, canonical: &str) -> Result<Vec<(String, GuestId)>, StoreError>;
+
+    /// Creates or replaces a stay; `true` when created. The guest must exist.
+    async fn put_stay(&self, stay: &Stay) -> Result<bool, StoreError>;
+
+    /// Reads a stay.
+    async fn get_stay(&self, id: StayId) -> Result<Option<Stay>, StoreError>;
 }
 
-/// Handle on the chat table. Cheap to clone; build one per process.
-#[derive(Clone, Debug)]
-pub struct Store {
-    client: Client,
-    table: String,
-    /// Message and conversation retention in days (0 = forever).
-    retention_days: u32,
-}
+/// Conversations: one by id, the lifecycle (open, close, transfer, assign) and the lists.
+#[async_trait]
+pub trait Conversations: Send + Sync {
+    /// Reads a conversation.
+    async fn get_conversation(&self, id: ConversationId) -> Result<Option<Conversation>, StoreError>;
 
-impl Store {
-    /// Wraps a DynamoDB client and a table name.
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Store { client, table: table.into(), retention_days: 0 }
-    }
-
-    /// Sets how long messages and conversations are kept (enforced by TTL).
-    pub fn with_retention_days(mut self, days: u32) -> Self {
-        self.retention_days = days;
-        self
-    }
-
-    /// The table name.
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-
-    /// The raw client (bootstrap and tests).
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    /// TTL of a record written at `now` under the retention policy.
-    fn retention_expiry(&self, now: chrono::DateTime<chrono::Utc>) -> Option<i64> {
-        (self.retention_days > 0).then(|| now.timestamp() + i64::from(self.retention_days) * 86_400)
-    }
-
-    async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(codec::Keys::key(pk, sk)))
-            .consistent_read(true)
-            .send()
-            .await?;
-        Ok(out.item)
-    }
-
-    async fn get_entity<T: serde::de::DeserializeOwned>(&self, pk: &str, sk: &str) -> Result<Option<T>, StoreError> {
-        self.get(pk, sk).await?.as_ref().map(codec::from_item).transpose()
-    }
-
-    /// Reads every item of a partition whose sort key starts with `prefix` (strongly consistent).
-    async fn query_prefix(&self, pk: &str, prefix: &str) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let query = self.client.query().table_name(&self.table).expression_attribute_values(":pk", codec::s(pk));
-            // DynamoDB refuses an empty begins_with operand: no prefix means the whole partition.
-            let query = if prefix.is_empty() {
-                query.key_condition_expression("pk = :pk")
-            } else {
-                query
-                    .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                    .expression_attribute_values(":prefix", codec::s(prefix))
-            };
-            let out = query.consistent_read(true).set_exclusive_start_key(start).send().await?;
-            items.extend(out.items.unwrap_or_default());
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(items),
-            }
-        }
-    }
-
-    /// Runs a transaction. On cancellation, returns the index of every item whose condition
-    /// failed, so callers can tell *which* rule refused the write.
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TxError> {
-        let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) => match err.into_service_error() {
-                TransactWriteItemsError::TransactionCanceledException(cancel) => {
-                    let failed: Vec<usize> = cancel
-                        .cancellation_reasons()
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
-                        .map(|(i, _)| i)
-                        .collect();
-                    if failed.is_empty() {
-                        // Cancelled for a conflicting concurrent transaction: the caller retries.
-                        Err(TxError::Conditions(Vec::new()))
-                    } else {
-                        Err(TxError::Conditions(failed))
-                    }
-                }
-                other => Err(TxError::Store(StoreError::Aws(DisplayErrorContext(&other).to_string()))),
-            },
-        }
-    }
-
-    /// A transactional put, with an optional condition and its expression values.
-    fn put(
+    /// Returns the guest's active conversation in `department`, creating an empty one when there
+    /// is none (REST create). `true` when created.
+    async fn open_conversation(
         &self,
-        item: Item,
-        condition: Option<&str>,
-        values: &[(&str, AttributeValue)],
-    ) -> Result<TransactWriteItem, StoreError> {
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .set_condition_expression(condition.map(str::to_owned))
-            .set_expression_attribute_values(values_map(values))
-            .build()
-            .map_err(|e| StoreError::Aws(e.to_string()))?;
-        Ok(TransactWriteItem::builder().put(put).build())
-    }
+        guest: &Guest,
+        department: Department,
+        conversation_type: ConversationType,
+        now: DateTime<Utc>,
+    ) -> Result<(Conversation, bool), StoreError>;
 
-    /// A transactional delete of one key, optionally conditional.
-    fn delete(
+    /// Closes a conversation and releases its lock. `Ok((c, false))` when it was already closed.
+    async fn close_conversation(
         &self,
-        pk: &str,
-        sk: &str,
-        condition: Option<&str>,
-        values: &[(&str, AttributeValue)],
-    ) -> Result<TransactWriteItem, StoreError> {
-        let delete = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(codec::Keys::key(pk, sk)))
-            .set_condition_expression(condition.map(str::to_owned))
-            .set_expression_attribute_values(values_map(values))
-            .build()
-            .map_err(|e| StoreError::Aws(e.to_string()))?;
-        Ok(TransactWriteItem::builder().delete(delete).build())
-    }
+        id: ConversationId,
+        now: DateTime<Utc>,
+    ) -> Result<(Conversation, bool), StoreError>;
 
-    /// A transactional update of one key.
-    fn update(&self, pk: &str, sk: &str, update: UpdateSpec<'_>) -> Result<TransactWriteItem, StoreError> {
-        let built = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(codec::Keys::key(pk, sk)))
-            .update_expression(update.expression)
-            .set_condition_expression(update.condition.map(str::to_owned))
-            .set_expression_attribute_values(values_map(update.values))
-            .set_expression_attribute_names(names_map(update.names))
-            .build()
-            .map_err(|e| StoreError::Aws(e.to_string()))?;
-        Ok(TransactWriteItem::builder().update(built).build())
-    }
+    /// Moves an active conversation to another department, recording `note` as a system message.
+    async fn transfer_conversation(
+        &self,
+        id: ConversationId,
+        to: Department,
+        note: NewMessage,
+        now: DateTime<Utc>,
+    ) -> Result<Appended, TransferError>;
 
-    /// A transactional check that an item exists.
-    fn exists(&self, pk: &str, sk: &str) -> Result<TransactWriteItem, StoreError> {
-        let check = ConditionCheck::builder()
-            .table_name(&self.table)
-            .set_key(Some(codec::Keys::key(pk, sk)))
-            .condition_expression("attribute_exists(pk)")
-            .build()
-            .map_err(|e| StoreError::Aws(e.to_string()))?;
-        Ok(TransactWriteItem::builder().condition_check(check).build())
-    }
+    /// Sets or clears the assignee.
+    async fn assign_conversation(
+        &self,
+        id: ConversationId,
+        staff: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Conversation, StoreError>;
+
+    /// Conversations of a hotel in some departments and statuses, newest activity first.
+    /// The cursor is the index sort key of the last conversation returned.
+    async fn list_conversations(
+        &self,
+        hotel_id: &str,
+        departments: &[Department],
+        statuses: &[ConversationStatus],
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<ConversationPage, StoreError>;
 }
 
-/// One update expression with its condition, values and names.
-#[derive(Default)]
-struct UpdateSpec<'a> {
-    expression: String,
-    condition: Option<&'a str>,
-    values: &'a [(&'a str, AttributeValue)],
-    names: &'a [(&'a str, &'a str)],
+/// Messages: appending (ids increase within a conversation; a provider id is stored once),
+/// history, provider ids.
+#[async_trait]
+pub trait Messages: Send + Sync {
+    /// Adds a guest message: to the guest's active conversation in `department`, or to a new one
+    /// of `new_type`. Idempotent on the provider message id.
+    async fn add_guest_message(
+        &self,
+        guest: &Guest,
+        department: Department,
+        new_type: ConversationType,
+        message: NewMessage,
+        now: DateTime<Utc>,
+    ) -> Result<AppendOutcome, StoreError>;
+
+    /// Adds a message to an existing, active conversation (staff replies, system messages, a
+    /// guest message naming its conversation). Idempotent on the provider message id.
+    async fn add_message(
+        &self,
+        conversation_id: ConversationId,
+        message: NewMessage,
+        now: DateTime<Utc>,
+    ) -> Result<AppendOutcome, StoreError>;
+
+    /// Reads a stored idempotency record.
+    async fn provider_message(&self, provider_id: &str) -> Result<Option<IdempotencyRecord>, StoreError>;
+
+    /// Remembers the provider id of an outbound message so status webhooks find it.
+    async fn remember_outbound(&self, provider_id: &str, record: &IdempotencyRecord) -> Result<(), StoreError>;
+
+    /// Reads a page of a conversation's messages, oldest first.
+    async fn messages(
+        &self,
+        conversation_id: ConversationId,
+        direction: PageDirection,
+        limit: usize,
+    ) -> Result<MessagePage, StoreError>;
+
+    /// The newest message of a conversation.
+    async fn last_message(&self, conversation_id: ConversationId) -> Result<Option<Message>, StoreError>;
+
+    /// Reads one message.
+    async fn get_message(&self, conversation_id: ConversationId, id: MessageId) -> Result<Option<Message>, StoreError>;
+
+    /// Sets a message's media link (guest media imported after the message was stored).
+    async fn set_media_url(
+        &self,
+        conversation_id: ConversationId,
+        id: MessageId,
+        url: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Message, StoreError>;
 }
 
-fn values_map(values: &[(&str, AttributeValue)]) -> Option<HashMap<String, AttributeValue>> {
-    (!values.is_empty()).then(|| values.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect())
+/// What staff have read, and who opened a conversation.
+#[async_trait]
+pub trait ReadState: Send + Sync {
+    /// Marks unread guest messages read (all of them, or those in `only`); returns the ids that
+    /// changed. Each message is flipped with a condition, so concurrent readers count it once.
+    async fn mark_read(
+        &self,
+        conversation_id: ConversationId,
+        only: Option<&[MessageId]>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<MessageId>, StoreError>;
+
+    /// Records that a staff member opened a conversation.
+    async fn touch_participant(
+        &self,
+        conversation_id: ConversationId,
+        staff_id: &str,
+        read: bool,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Participants of a conversation.
+    async fn participants(&self, conversation_id: ConversationId)
+    -> Result<Vec<crate::model::Participant>, StoreError>;
 }
 
-fn names_map(names: &[(&str, &str)]) -> Option<HashMap<String, String>> {
-    (!names.is_empty()).then(|| names.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect())
+/// Staff messages on their way to WhatsApp: delivery status, the sender's claim, the outbox.
+#[async_trait]
+pub trait Outbound: Send + Sync {
+    /// Moves a staff message's delivery status forward (never backwards; `failed` always
+    /// applies) and records the provider id. Returns the message when it changed.
+    async fn set_delivery_status(
+        &self,
+        conversation_id: ConversationId,
+        id: MessageId,
+        status: DeliveryStatus,
+        provider_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Message>, StoreError>;
+
+    /// Claims a `queued` message for sending until `until`: `true` when this caller may send it
+    /// now, `false` when it is no longer queued or another sender holds an unexpired claim (two
+    /// deliveries of one queue message never both reach WhatsApp). A claim that expired (its
+    /// sender crashed) can be taken again.
+    async fn claim_for_sending(
+        &self,
+        conversation_id: ConversationId,
+        id: MessageId,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives a claim back (the send failed and will be retried later).
+    async fn release_send_claim(&self, conversation_id: ConversationId, id: MessageId) -> Result<(), StoreError>;
+
+    /// Outbox entries due before `cutoff`, oldest first, at most `limit`. Reads the index, which
+    /// is eventually consistent: an entry may still show for a moment after it left.
+    async fn overdue_outbox(&self, cutoff: DateTime<Utc>, limit: usize) -> Result<OutboxPage, StoreError>;
+
+    /// Moves an entry's due time to `next`: `true` when it was still `queued` at that entry
+    /// (the caller may queue its job again), `false` when it left the outbox meanwhile.
+    async fn rearm_outbox(&self, entry: &OutboxEntry, next: DateTime<Utc>) -> Result<bool, StoreError>;
 }
 
-/// Why a transaction did not commit.
-#[derive(Debug)]
-enum TxError {
-    /// Cancelled; the indexes of the items whose condition failed (empty: a concurrent
-    /// transaction interfered, try again).
-    Conditions(Vec<usize>),
-    /// Anything else.
-    Store(StoreError),
+/// Socket connection records and the indexes a push audience is read from.
+#[async_trait]
+pub trait Connections: Send + Sync {
+    /// Stores a new connection with all its index items.
+    async fn put_connection(&self, connection: &Connection) -> Result<(), StoreError>;
+
+    /// Reads a connection with its subscriptions; `None` when unknown or expired.
+    async fn get_connection(&self, id: &str) -> Result<Option<Connection>, StoreError>;
+
+    /// Deletes a connection and every index item; returns what was stored (`None` when it was
+    /// already gone, e.g. a 410 and a `$disconnect` racing).
+    async fn delete_connection(&self, id: &str) -> Result<Option<Connection>, StoreError>;
+
+    /// Deletes a connection that API Gateway called gone (410), unless it connected after
+    /// `connected_after`: a socket whose `$connect` has not returned yet is also "gone" to the
+    /// Management API, and must not lose its fresh record (peers connecting at the same moment
+    /// announce themselves to each other). `Ok(None)` when nothing was deleted.
+    async fn delete_gone_connection(
+        &self,
+        id: &str,
+        connected_after: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<Connection>, StoreError>;
+
+    /// Sockets listening to a department of a hotel.
+    async fn listeners(&self, hotel_id: &str, department: Department) -> Result<Vec<ListenerRef>, StoreError>;
+
+    /// Sockets of a guest.
+    async fn guest_connections(&self, guest_id: GuestId) -> Result<Vec<ListenerRef>, StoreError>;
+
+    /// Sockets of a staff member.
+    async fn staff_connections(&self, user_id: &str) -> Result<Vec<ListenerRef>, StoreError>;
+
+    /// Sockets subscribed to a conversation.
+    async fn subscribers(&self, conversation: ConversationId) -> Result<Vec<ListenerRef>, StoreError>;
+
+    /// Changes the departments a stored staff connection listens to: the profile and the
+    /// `LISTEN#` index items change together, and only while the connection is still stored
+    /// (`NotFound` once it is gone).
+    async fn relisten(&self, connection: &Connection, departments: &[Department]) -> Result<(), StoreError>;
+
+    /// Subscribes a socket to a conversation outside its departments.
+    async fn subscribe(&self, connection: &Connection, conversation: ConversationId) -> Result<(), StoreError>;
+
+    /// Removes a subscription (no error when there was none).
+    async fn unsubscribe(&self, connection_id: &str, conversation: ConversationId) -> Result<(), StoreError>;
 }
 
-impl From<StoreError> for TxError {
-    fn from(e: StoreError) -> Self {
-        TxError::Store(e)
-    }
-}
-
-/// Condition that an item is new.
-const NEW_ITEM: &str = "attribute_not_exists(pk)";
-
-/// How many times an optimistic write is tried before giving up with
-/// [`StoreError::Contention`]: enough for the twenty messages an album or a busy minute sends to
-/// one conversation at once, each losing round waiting a little longer ([`contention_pause`]).
-const MAX_ATTEMPTS: usize = 24;
-
-/// The pause after the `attempt`th lost optimistic write: exponential from 5 ms, at most 160 ms,
-/// with ±50 % jitter so that writers who collided do not collide again (about 2.5 s in all when
-/// every attempt is lost).
-async fn contention_pause(attempt: usize) {
-    let base = 5u64 << attempt.min(5);
-    let jitter = u64::try_from(uuid::Uuid::new_v4().as_u128() % 1000).unwrap_or(500); // 0..1000
-    let millis = base * (500 + jitter) / 1000;
-    tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
-}
-
-/// Whether an SDK error is a failed condition expression.
-fn is_condition_failure<E, R>(err: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+/// Everything the chat core stores: what [`crate::app::App`] holds.
+pub trait ChatStore:
+    Directory + Conversations + Messages + ReadState + Outbound + Connections + std::fmt::Debug
 {
-    err.as_service_error().and_then(|e| e.code()).is_some_and(|code| code == "ConditionalCheckFailedException")
 }
+
+impl<T: Directory + Conversations + Messages + ReadState + Outbound + Connections + std::fmt::Debug> ChatStore for T {}

@@ -7,49 +7,21 @@
 //! in one transaction and all carry the same TTL, so a record never lingers half-deleted.
 //! Readers skip index items whose TTL has passed (DynamoDB deletes expired items lazily).
 
-use std::collections::BTreeSet;
-
-use serde::{Deserialize, Serialize};
+use async_trait::async_trait;
 
 use super::codec::{self, Item, Keys};
 use super::keys::{self, PROFILE};
-use super::{NEW_ITEM, Store, StoreError, TxError};
+use super::{DynamoStore, NEW_ITEM, TxError};
 use crate::department::Department;
-use crate::model::{Connection, ConnectionKind, ConversationId, GuestId};
+use crate::model::ConversationId;
+use crate::model::{Connection, ConnectionKind, GuestId};
+use crate::store::StoreError;
+use crate::store::{Connections, ListenerRef};
+use std::collections::BTreeSet;
 
-/// What an index item tells about a connection without reading its profile.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ListenerRef {
-    /// API Gateway connection id.
-    pub connection_id: String,
-    /// Staff or guest.
-    pub kind: ConnectionKind,
-    /// Staff id of a staff socket.
-    #[serde(default)]
-    pub staff_id: Option<String>,
-    /// Guest id of a guest socket.
-    #[serde(default)]
-    pub guest_id: Option<GuestId>,
-    /// TTL, epoch seconds.
-    pub expires_at: i64,
-}
-
-impl ListenerRef {
-    /// The index entry of a connection.
-    fn of(connection: &Connection) -> Self {
-        ListenerRef {
-            connection_id: connection.connection_id.clone(),
-            kind: connection.kind,
-            staff_id: connection.staff_id.clone(),
-            guest_id: connection.guest_id,
-            expires_at: connection.expires_at,
-        }
-    }
-}
-
-impl Store {
-    /// Stores a new connection with all its index items.
-    pub async fn put_connection(&self, connection: &Connection) -> Result<(), StoreError> {
+#[async_trait]
+impl Connections for DynamoStore {
+    async fn put_connection(&self, connection: &Connection) -> Result<(), StoreError> {
         let reference = ListenerRef::of(connection);
         let expiry = Some(connection.expires_at);
         let index_key = keys::connection_ref(&connection.connection_id);
@@ -68,12 +40,11 @@ impl Store {
         match self.transact(tx).await {
             Ok(()) => Ok(()),
             Err(TxError::Conditions(_)) => Err(StoreError::Conflict("connection id already stored".into())),
-            Err(TxError::Store(e)) => Err(e),
+            Err(TxError::DynamoStore(e)) => Err(e),
         }
     }
 
-    /// Reads a connection with its subscriptions; `None` when unknown or expired.
-    pub async fn get_connection(&self, id: &str) -> Result<Option<Connection>, StoreError> {
+    async fn get_connection(&self, id: &str) -> Result<Option<Connection>, StoreError> {
         let items = self.query_prefix(&keys::connection(id), "").await?;
         let Some(connection) = decode_connection(&items)? else {
             return Ok(None);
@@ -84,17 +55,11 @@ impl Store {
         Ok(Some(connection))
     }
 
-    /// Deletes a connection and every index item; returns what was stored (`None` when it was
-    /// already gone, e.g. a 410 and a `$disconnect` racing).
-    pub async fn delete_connection(&self, id: &str) -> Result<Option<Connection>, StoreError> {
+    async fn delete_connection(&self, id: &str) -> Result<Option<Connection>, StoreError> {
         self.delete_connection_if(id, |_| true).await
     }
 
-    /// Deletes a connection that API Gateway called gone (410), unless it connected after
-    /// `connected_after`: a socket whose `$connect` has not returned yet is also "gone" to the
-    /// Management API, and must not lose its fresh record (peers connecting at the same moment
-    /// announce themselves to each other). `Ok(None)` when nothing was deleted.
-    pub async fn delete_gone_connection(
+    async fn delete_gone_connection(
         &self,
         id: &str,
         connected_after: chrono::DateTime<chrono::Utc>,
@@ -102,7 +67,89 @@ impl Store {
         self.delete_connection_if(id, |c| c.connected_at <= connected_after).await
     }
 
-    async fn delete_connection_if(
+    async fn listeners(&self, hotel_id: &str, department: Department) -> Result<Vec<ListenerRef>, StoreError> {
+        self.live_refs(&keys::listeners(hotel_id, department)).await
+    }
+
+    async fn guest_connections(&self, guest_id: GuestId) -> Result<Vec<ListenerRef>, StoreError> {
+        self.live_refs(&keys::guest_connections(guest_id)).await
+    }
+
+    async fn staff_connections(&self, user_id: &str) -> Result<Vec<ListenerRef>, StoreError> {
+        self.live_refs(&keys::staff_connections(user_id)).await
+    }
+
+    async fn subscribers(&self, conversation: ConversationId) -> Result<Vec<ListenerRef>, StoreError> {
+        self.live_refs(&keys::subscribers(conversation)).await
+    }
+
+    async fn relisten(&self, connection: &Connection, departments: &[Department]) -> Result<(), StoreError> {
+        let before: BTreeSet<Department> = connection.departments.iter().copied().collect();
+        let after: BTreeSet<Department> = departments.iter().copied().collect();
+        let updated = Connection { departments: after.iter().copied().collect(), ..connection.clone() };
+        let expiry = Some(connection.expires_at);
+        let index_key = keys::connection_ref(&connection.connection_id);
+        let profile = codec::to_item(
+            &Connection { subscriptions: Vec::new(), ..updated.clone() },
+            Keys::new(keys::connection(&connection.connection_id), PROFILE).expires(expiry),
+        )?;
+        let mut tx = vec![self.put(profile, Some("attribute_exists(pk)"), &[])?];
+        for gone in before.difference(&after) {
+            tx.push(self.delete(&keys::listeners(&connection.hotel_id, *gone), &index_key, None, &[])?);
+        }
+        let reference = ListenerRef::of(&updated);
+        for added in after.difference(&before) {
+            let item = codec::to_item(
+                &reference,
+                Keys::new(keys::listeners(&connection.hotel_id, *added), index_key.clone()).expires(expiry),
+            )?;
+            tx.push(self.put(item, None, &[])?);
+        }
+        match self.transact(tx).await {
+            Ok(()) => Ok(()),
+            Err(TxError::Conditions(_)) => Err(StoreError::NotFound),
+            Err(TxError::DynamoStore(e)) => Err(e),
+        }
+    }
+
+    async fn subscribe(&self, connection: &Connection, conversation: ConversationId) -> Result<(), StoreError> {
+        let reference = ListenerRef::of(connection);
+        let expiry = Some(connection.expires_at);
+        let marker = codec::to_item(
+            &serde_json::json!({ "conversation_id": conversation }),
+            Keys::new(keys::connection(&connection.connection_id), keys::connection_subscription(conversation))
+                .expires(expiry),
+        )?;
+        let index = codec::to_item(
+            &reference,
+            Keys::new(keys::subscribers(conversation), keys::connection_ref(&connection.connection_id)).expires(expiry),
+        )?;
+        let tx = vec![
+            self.put(marker, None, &[])?,
+            self.put(index, None, &[])?,
+            self.exists(&keys::connection(&connection.connection_id), PROFILE)?,
+        ];
+        match self.transact(tx).await {
+            Ok(()) => Ok(()),
+            Err(TxError::Conditions(_)) => Err(StoreError::NotFound),
+            Err(TxError::DynamoStore(e)) => Err(e),
+        }
+    }
+
+    async fn unsubscribe(&self, connection_id: &str, conversation: ConversationId) -> Result<(), StoreError> {
+        let tx = vec![
+            self.delete(&keys::connection(connection_id), &keys::connection_subscription(conversation), None, &[])?,
+            self.delete(&keys::subscribers(conversation), &keys::connection_ref(connection_id), None, &[])?,
+        ];
+        match self.transact(tx).await {
+            Ok(()) | Err(TxError::Conditions(_)) => Ok(()),
+            Err(TxError::DynamoStore(e)) => Err(e),
+        }
+    }
+}
+
+impl DynamoStore {
+    pub(super) async fn delete_connection_if(
         &self,
         id: &str,
         delete: impl Fn(&Connection) -> bool,
@@ -141,102 +188,13 @@ impl Store {
         for chunk in chunks {
             match self.transact(chunk).await {
                 Ok(()) | Err(TxError::Conditions(_)) => {}
-                Err(TxError::Store(e)) => return Err(e),
+                Err(TxError::DynamoStore(e)) => return Err(e),
             }
         }
         Ok(Some(connection))
     }
 
-    /// Sockets listening to a department of a hotel.
-    pub async fn listeners(&self, hotel_id: &str, department: Department) -> Result<Vec<ListenerRef>, StoreError> {
-        self.live_refs(&keys::listeners(hotel_id, department)).await
-    }
-
-    /// Sockets of a guest.
-    pub async fn guest_connections(&self, guest_id: GuestId) -> Result<Vec<ListenerRef>, StoreError> {
-        self.live_refs(&keys::guest_connections(guest_id)).await
-    }
-
-    /// Sockets of a staff member.
-    pub async fn staff_connections(&self, user_id: &str) -> Result<Vec<ListenerRef>, StoreError> {
-        self.live_refs(&keys::staff_connections(user_id)).await
-    }
-
-    /// Sockets subscribed to a conversation.
-    pub async fn subscribers(&self, conversation: ConversationId) -> Result<Vec<ListenerRef>, StoreError> {
-        self.live_refs(&keys::subscribers(conversation)).await
-    }
-
-    /// Changes the departments a stored staff connection listens to: the profile and the
-    /// `LISTEN#` index items change together, and only while the connection is still stored
-    /// (`NotFound` once it is gone).
-    pub async fn relisten(&self, connection: &Connection, departments: &[Department]) -> Result<(), StoreError> {
-        let before: BTreeSet<Department> = connection.departments.iter().copied().collect();
-        let after: BTreeSet<Department> = departments.iter().copied().collect();
-        let updated = Connection { departments: after.iter().copied().collect(), ..connection.clone() };
-        let expiry = Some(connection.expires_at);
-        let index_key = keys::connection_ref(&connection.connection_id);
-        let profile = codec::to_item(
-            &Connection { subscriptions: Vec::new(), ..updated.clone() },
-            Keys::new(keys::connection(&connection.connection_id), PROFILE).expires(expiry),
-        )?;
-        let mut tx = vec![self.put(profile, Some("attribute_exists(pk)"), &[])?];
-        for gone in before.difference(&after) {
-            tx.push(self.delete(&keys::listeners(&connection.hotel_id, *gone), &index_key, None, &[])?);
-        }
-        let reference = ListenerRef::of(&updated);
-        for added in after.difference(&before) {
-            let item = codec::to_item(
-                &reference,
-                Keys::new(keys::listeners(&connection.hotel_id, *added), index_key.clone()).expires(expiry),
-            )?;
-            tx.push(self.put(item, None, &[])?);
-        }
-        match self.transact(tx).await {
-            Ok(()) => Ok(()),
-            Err(TxError::Conditions(_)) => Err(StoreError::NotFound),
-            Err(TxError::Store(e)) => Err(e),
-        }
-    }
-
-    /// Subscribes a socket to a conversation outside its departments.
-    pub async fn subscribe(&self, connection: &Connection, conversation: ConversationId) -> Result<(), StoreError> {
-        let reference = ListenerRef::of(connection);
-        let expiry = Some(connection.expires_at);
-        let marker = codec::to_item(
-            &serde_json::json!({ "conversation_id": conversation }),
-            Keys::new(keys::connection(&connection.connection_id), keys::connection_subscription(conversation))
-                .expires(expiry),
-        )?;
-        let index = codec::to_item(
-            &reference,
-            Keys::new(keys::subscribers(conversation), keys::connection_ref(&connection.connection_id)).expires(expiry),
-        )?;
-        let tx = vec![
-            self.put(marker, None, &[])?,
-            self.put(index, None, &[])?,
-            self.exists(&keys::connection(&connection.connection_id), PROFILE)?,
-        ];
-        match self.transact(tx).await {
-            Ok(()) => Ok(()),
-            Err(TxError::Conditions(_)) => Err(StoreError::NotFound),
-            Err(TxError::Store(e)) => Err(e),
-        }
-    }
-
-    /// Removes a subscription (no error when there was none).
-    pub async fn unsubscribe(&self, connection_id: &str, conversation: ConversationId) -> Result<(), StoreError> {
-        let tx = vec![
-            self.delete(&keys::connection(connection_id), &keys::connection_subscription(conversation), None, &[])?,
-            self.delete(&keys::subscribers(conversation), &keys::connection_ref(connection_id), None, &[])?,
-        ];
-        match self.transact(tx).await {
-            Ok(()) | Err(TxError::Conditions(_)) => Ok(()),
-            Err(TxError::Store(e)) => Err(e),
-        }
-    }
-
-    async fn live_refs(&self, partition: &str) -> Result<Vec<ListenerRef>, StoreError> {
+    pub(super) async fn live_refs(&self, partition: &str) -> Result<Vec<ListenerRef>, StoreError> {
         let now = crate::clock::now().timestamp();
         let items = self.query_prefix(partition, "CONN#").await?;
         let mut refs = Vec::with_capacity(items.len());

@@ -3,41 +3,20 @@
 //! Writes are "create or replace" (docs/api.md §4) and keep their pointer items (number → guest,
 //! WhatsApp phone number id → hotel, stay id → stay) in the same transaction as the entity.
 
+use async_trait::async_trait;
+
 use super::codec::{self, Keys};
 use super::keys::{self, PROFILE};
-use super::{Store, StoreError, TxError};
+use super::{DynamoStore, TxError};
 use crate::department::Department;
-use crate::model::{ConversationId, Guest, GuestId, Hotel, Staff, Stay, StayId, StayStatus};
+use crate::model::Guest;
+use crate::model::{GuestId, Hotel, Staff, Stay, StayId};
+use crate::store::StoreError;
+use crate::store::{Directory, GuestRecord};
 
-/// A guest with everything stored in its partition, read in one strongly consistent query.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GuestRecord {
-    /// The profile.
-    pub guest: Guest,
-    /// Every stay, oldest id first.
-    pub stays: Vec<Stay>,
-    /// Active conversation per department.
-    pub active: Vec<(Department, ConversationId)>,
-}
-
-impl GuestRecord {
-    /// The active stay at the guest's hotel with the most recent check-in.
-    pub fn active_stay(&self) -> Option<&Stay> {
-        self.stays
-            .iter()
-            .filter(|s| s.status == StayStatus::Active && s.hotel_id == self.guest.hotel_id)
-            .max_by(|a, b| a.check_in_date.cmp(&b.check_in_date).then(a.id.cmp(&b.id)))
-    }
-
-    /// The active conversation in `department`, if any.
-    pub fn active_conversation(&self, department: Department) -> Option<ConversationId> {
-        self.active.iter().find(|(d, _)| *d == department).map(|(_, id)| *id)
-    }
-}
-
-impl Store {
-    /// Creates or replaces a hotel; `true` when it was created.
-    pub async fn put_hotel(&self, hotel: &Hotel) -> Result<bool, StoreError> {
+#[async_trait]
+impl Directory for DynamoStore {
+    async fn put_hotel(&self, hotel: &Hotel) -> Result<bool, StoreError> {
         let old: Option<Hotel> = self.get_entity(&keys::hotel(&hotel.id), PROFILE).await?;
         let mut tx = vec![self.put(codec::to_item(hotel, Keys::new(keys::hotel(&hotel.id), PROFILE))?, None, &[])?];
         let old_phone = old.as_ref().and_then(|h| h.whatsapp_phone_number_id.clone());
@@ -63,17 +42,15 @@ impl Store {
                 Err(StoreError::Conflict("whatsapp_phone_number_id already belongs to another hotel".into()))
             }
             Err(TxError::Conditions(_)) => Err(StoreError::Contention),
-            Err(TxError::Store(e)) => Err(e),
+            Err(TxError::DynamoStore(e)) => Err(e),
         }
     }
 
-    /// Reads a hotel.
-    pub async fn get_hotel(&self, id: &str) -> Result<Option<Hotel>, StoreError> {
+    async fn get_hotel(&self, id: &str) -> Result<Option<Hotel>, StoreError> {
         self.get_entity(&keys::hotel(id), PROFILE).await
     }
 
-    /// Finds the hotel that owns a WhatsApp phone number id (routes Meta webhooks).
-    pub async fn hotel_by_phone_number_id(&self, phone_number_id: &str) -> Result<Option<Hotel>, StoreError> {
+    async fn hotel_by_phone_number_id(&self, phone_number_id: &str) -> Result<Option<Hotel>, StoreError> {
         let Some(pointer) = self.get(&keys::hotel_phone(phone_number_id), PROFILE).await? else {
             return Ok(None);
         };
@@ -83,8 +60,7 @@ impl Store {
         }
     }
 
-    /// Creates or replaces a staff member; `true` when created.
-    pub async fn put_staff(&self, staff: &Staff) -> Result<bool, StoreError> {
+    async fn put_staff(&self, staff: &Staff) -> Result<bool, StoreError> {
         let out = self
             .client
             .put_item()
@@ -96,15 +72,11 @@ impl Store {
         Ok(out.attributes.is_none_or(|a| a.is_empty()))
     }
 
-    /// Reads a staff member.
-    pub async fn get_staff(&self, user_id: &str) -> Result<Option<Staff>, StoreError> {
+    async fn get_staff(&self, user_id: &str) -> Result<Option<Staff>, StoreError> {
         self.get_entity(&keys::staff(user_id), PROFILE).await
     }
 
-    /// Creates or replaces a guest; `true` when created. The number pointer moves with the
-    /// number; a number already used by another guest of the same hotel is a conflict. The
-    /// guest's last inbound time is kept.
-    pub async fn put_guest(&self, guest: &Guest) -> Result<bool, StoreError> {
+    async fn put_guest(&self, guest: &Guest) -> Result<bool, StoreError> {
         let old: Option<Guest> = self.get_entity(&keys::guest(guest.id), PROFILE).await?;
         let mut guest = guest.clone();
         if let Some(old) = &old {
@@ -131,17 +103,15 @@ impl Store {
                 Err(StoreError::Conflict("whatsapp_number already belongs to another guest of this hotel".into()))
             }
             Err(TxError::Conditions(_)) => Err(StoreError::Contention),
-            Err(TxError::Store(e)) => Err(e),
+            Err(TxError::DynamoStore(e)) => Err(e),
         }
     }
 
-    /// Reads a guest profile.
-    pub async fn get_guest(&self, id: GuestId) -> Result<Option<Guest>, StoreError> {
+    async fn get_guest(&self, id: GuestId) -> Result<Option<Guest>, StoreError> {
         self.get_entity(&keys::guest(id), PROFILE).await
     }
 
-    /// Reads a guest with its stays and active conversations in one query.
-    pub async fn guest_record(&self, id: GuestId) -> Result<Option<GuestRecord>, StoreError> {
+    async fn guest_record(&self, id: GuestId) -> Result<Option<GuestRecord>, StoreError> {
         let items = self.query_prefix(&keys::guest(id), "").await?;
         let mut guest = None;
         let mut stays = Vec::new();
@@ -163,8 +133,7 @@ impl Store {
         Ok(guest.map(|guest| GuestRecord { guest, stays, active }))
     }
 
-    /// The guests (one per hotel at most) with this canonical number: `(hotel_id, guest_id)`.
-    pub async fn guests_with_number(&self, canonical: &str) -> Result<Vec<(String, GuestId)>, StoreError> {
+    async fn guests_with_number(&self, canonical: &str) -> Result<Vec<(String, GuestId)>, StoreError> {
         let items = self.query_prefix(&keys::number(canonical), "HOTEL#").await?;
         Ok(items
             .iter()
@@ -172,8 +141,7 @@ impl Store {
             .collect())
     }
 
-    /// Creates or replaces a stay; `true` when created. The guest must exist.
-    pub async fn put_stay(&self, stay: &Stay) -> Result<bool, StoreError> {
+    async fn put_stay(&self, stay: &Stay) -> Result<bool, StoreError> {
         let old: Option<Stay> = self.get_entity(&keys::stay(stay.id), PROFILE).await?;
         let mut tx = vec![
             self.put(codec::to_item(stay, Keys::new(keys::stay(stay.id), PROFILE))?, None, &[])?,
@@ -193,12 +161,11 @@ impl Store {
             Ok(()) => Ok(old.is_none()),
             Err(TxError::Conditions(failed)) if !failed.is_empty() => Err(StoreError::NotFound),
             Err(TxError::Conditions(_)) => Err(StoreError::Contention),
-            Err(TxError::Store(e)) => Err(e),
+            Err(TxError::DynamoStore(e)) => Err(e),
         }
     }
 
-    /// Reads a stay.
-    pub async fn get_stay(&self, id: StayId) -> Result<Option<Stay>, StoreError> {
+    async fn get_stay(&self, id: StayId) -> Result<Option<Stay>, StoreError> {
         self.get_entity(&keys::stay(id), PROFILE).await
     }
 }

@@ -1,4 +1,5 @@
-//! The outbox: staff messages stored `queued`, until their delivery status moves on.
+//! Outbound state of staff messages: delivery status, the sender's claim, and the outbox of
+//! messages stored `queued` until their status moves on.
 //!
 //! A staff message is stored first and its outbound job queued right after
 //! (`chat::publish_staff_message`). A function that dies in between (a timeout, a crash, SQS
@@ -16,12 +17,15 @@
 //! - re-arm: UpdateItem of `gsi1sk` to a later due time, only while the message is still
 //!   `queued` at the same entry.
 
+use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
 use super::codec::{self, Item, Keys};
-use super::{Store, StoreError, is_condition_failure, keys};
+use super::keys::{self};
+use super::{DynamoStore, is_condition_failure};
 use crate::model::{ConversationId, DeliveryStatus, Message, MessageId, OutboundKind};
+use crate::store::{Outbound, OutboxEntry, OutboxPage, StoreError};
 
 /// The index partition of the outbox.
 const PARTITION: &str = "OUTBOX";
@@ -31,28 +35,6 @@ const SEND_AS: &str = "send_as";
 
 /// The update-expression clause that takes a message out of the outbox.
 pub(super) const LEAVE: &str = " REMOVE gsi1pk, gsi1sk, send_as";
-
-/// A `queued` message as the outbox holds it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutboxEntry {
-    /// Its conversation.
-    pub conversation_id: ConversationId,
-    /// The message.
-    pub message_id: MessageId,
-    /// How it goes to WhatsApp.
-    pub send_as: OutboundKind,
-    /// Its place in the index (`gsi1sk`), the condition of a re-arm.
-    order: String,
-}
-
-/// One page of overdue entries.
-#[derive(Debug, Clone, Default)]
-pub struct OutboxPage {
-    /// The entries, oldest first (entries that do not decode are skipped and logged).
-    pub entries: Vec<OutboxEntry>,
-    /// More overdue entries may follow.
-    pub more: bool,
-}
 
 /// Index sort key: due time in epoch milliseconds (zero-padded, so strings sort as numbers),
 /// then the ids.
@@ -74,14 +56,99 @@ fn decode(item: &Item) -> Option<OutboxEntry> {
         conversation_id: codec::get_u64(item, "conversation_id")?,
         message_id: codec::get_u64(item, "id")?,
         send_as: serde_json::from_str(codec::get_s(item, SEND_AS)?).ok()?,
-        order: codec::get_s(item, "gsi1sk")?.to_owned(),
+        position: codec::get_s(item, "gsi1sk")?.to_owned(),
     })
 }
+#[async_trait]
+impl Outbound for DynamoStore {
+    async fn set_delivery_status(
+        &self,
+        conversation_id: ConversationId,
+        id: MessageId,
+        status: DeliveryStatus,
+        provider_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Message>, StoreError> {
+        let mut expression = "SET delivery_status = :status, delivery_rank = :rank, updated_at = :at".to_owned();
+        let mut values = vec![
+            (":status", codec::s(status.as_str())),
+            (":rank", codec::n(status.rank())),
+            (":at", codec::s(crate::clock::iso(now))),
+        ];
+        if let Some(pmid) = provider_id {
+            expression.push_str(", provider_message_id = :pmid");
+            values.push((":pmid", codec::s(pmid)));
+        }
+        if status == DeliveryStatus::Read {
+            expression.push_str(", is_read = :yes, read_at = :at");
+            values.push((":yes", AttributeValue::Bool(true)));
+        }
+        expression.push_str(super::outbox::LEAVE); // past `queued`: out of the outbox
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Keys::key(&keys::conversation(conversation_id), &keys::message(id))))
+            .update_expression(expression)
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(delivery_rank) OR delivery_rank < :rank)",
+            )
+            .set_expression_attribute_values(super::values_map(&values))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(Some(codec::from_item(&out.attributes.unwrap_or_default())?)),
+            Err(e) if is_condition_failure(&e) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
 
-impl Store {
-    /// Outbox entries due before `cutoff`, oldest first, at most `limit`. Reads the index, which
-    /// is eventually consistent: an entry may still show for a moment after it left.
-    pub async fn overdue_outbox(&self, cutoff: DateTime<Utc>, limit: usize) -> Result<OutboxPage, StoreError> {
+    async fn claim_for_sending(
+        &self,
+        conversation_id: ConversationId,
+        id: MessageId,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let values = [
+            (":until", codec::n(until.timestamp_millis())),
+            (":now", codec::n(now.timestamp_millis())),
+            (":queued", codec::s(DeliveryStatus::Queued.as_str())),
+        ];
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Keys::key(&keys::conversation(conversation_id), &keys::message(id))))
+            .update_expression("SET sending_until = :until")
+            .condition_expression(
+                "delivery_status = :queued AND (attribute_not_exists(sending_until) OR sending_until < :now)",
+            )
+            .set_expression_attribute_values(super::values_map(&values))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn release_send_claim(&self, conversation_id: ConversationId, id: MessageId) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Keys::key(&keys::conversation(conversation_id), &keys::message(id))))
+            .update_expression("REMOVE sending_until")
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await
+            .map(|_| ())
+            .or_else(|e| if is_condition_failure(&e) { Ok(()) } else { Err(e.into()) })
+    }
+
+    async fn overdue_outbox(&self, cutoff: DateTime<Utc>, limit: usize) -> Result<OutboxPage, StoreError> {
         let out = self
             .client
             .query()
@@ -103,9 +170,7 @@ impl Store {
         Ok(page)
     }
 
-    /// Moves an entry's due time to `next`: `true` when it was still `queued` at that entry
-    /// (the caller may queue its job again), `false` when it left the outbox meanwhile.
-    pub async fn rearm_outbox(&self, entry: &OutboxEntry, next: DateTime<Utc>) -> Result<bool, StoreError> {
+    async fn rearm_outbox(&self, entry: &OutboxEntry, next: DateTime<Utc>) -> Result<bool, StoreError> {
         let result = self
             .client
             .update_item()
@@ -115,7 +180,7 @@ impl Store {
             .condition_expression("delivery_status = :queued AND gsi1sk = :order")
             .expression_attribute_values(":next", codec::s(order(next, entry.conversation_id, entry.message_id)))
             .expression_attribute_values(":queued", AttributeValue::S(DeliveryStatus::Queued.as_str().into()))
-            .expression_attribute_values(":order", codec::s(&entry.order))
+            .expression_attribute_values(":order", codec::s(&entry.position))
             .send()
             .await;
         match result {
