@@ -10,6 +10,8 @@ use aws_sdk_dynamodb::config::SharedInterceptor;
 use crate::calls::{CallLog, Service};
 use crate::config::{Config, ConfigError, Need};
 use crate::delivery::Delivery;
+use crate::push::{ManagementApi, Pusher};
+use crate::queues::{Queues, SqsQueues};
 use crate::store::{ChatStore, DynamoStore};
 
 /// Clients and configuration shared by all requests of a process.
@@ -21,7 +23,9 @@ pub struct App {
     pub store: Arc<dyn ChatStore>,
     /// Socket pushes.
     pub delivery: Delivery,
-    /// Queues (outbound WhatsApp jobs, push retries).
+    /// Putting jobs on the queues (outbound WhatsApp jobs, push retries).
+    pub queues: Arc<dyn Queues>,
+    /// SQS itself, for what consumers do beyond putting jobs (rescheduling a retry).
     pub sqs: aws_sdk_sqs::Client,
     /// Media bucket.
     pub s3: aws_sdk_s3::Client,
@@ -74,8 +78,14 @@ impl App {
         s3.set_interceptors(recorder(Service::S3));
         let s3 = aws_sdk_s3::Client::from_conf(s3.build());
         let config = Arc::new(config);
-        let delivery = Delivery::new(sdk, config.clone(), store.clone(), sqs.clone(), recorder(Service::Management));
+        let queues: Arc<dyn Queues> = Arc::new(SqsQueues::new(
+            sqs.clone(),
+            config.outbound_queue_url.clone(),
+            config.push_retry_queue_url.clone(),
+        ));
+        let pusher: Arc<dyn Pusher> = Arc::new(ManagementApi::new(sdk, recorder(Service::Management)));
+        let delivery = Delivery::new(config.clone(), store.clone(), pusher, queues.clone());
         let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().unwrap_or_default();
-        App { config, store, delivery, sqs, s3, http }
+        App { config, store, delivery, queues, sqs, s3, http }
     }
 }

@@ -1,23 +1,16 @@
 //! Pushing frames to sockets through the API Gateway Management API (docs/api.md §5).
 //!
-//! - One management client per endpoint, built on first use and kept for the life of the
-//!   process (the SDK's standard retry mode retries throttling and 5xx with backoff).
+//! - Pushes go through the push port ([`crate::push`]: the Management API on AWS), deferred
+//!   pushes through the queue port ([`crate::queues`]).
 //! - Fan-out runs with bounded concurrency, so one slow socket does not hold the others.
 //! - `410 Gone` means the socket is dead: its record and index items are deleted at once,
 //!   unless it was stored in the last 30 s (a socket still connecting is "gone" too).
 //! - Any other failure hands the push to the retry queue, consumed by the `push-retry`
 //!   function; the message itself was stored before any push was tried, so nothing is lost.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
-use aws_config::SdkConfig;
-use aws_config::retry::RetryConfig;
-use aws_sdk_apigatewaymanagement::Client as ManagementClient;
-use aws_sdk_apigatewaymanagement::config::SharedInterceptor;
-use aws_sdk_apigatewaymanagement::error::DisplayErrorContext;
-use aws_sdk_apigatewaymanagement::operation::post_to_connection::PostToConnectionError;
-use aws_sdk_apigatewaymanagement::primitives::Blob;
 use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +18,8 @@ use crate::config::Config;
 use crate::department::Department;
 use crate::frames::ServerFrame;
 use crate::model::{ConversationId, GuestId};
+use crate::push::{Posted, Pusher};
+use crate::queues::{Queue, Queues};
 use crate::store::ChatStore;
 
 /// How long a new connection may take to be established: API Gateway answers 410 for a socket
@@ -149,26 +144,22 @@ pub struct Delivery {
 }
 
 struct Inner {
-    sdk: SdkConfig,
     config: Arc<Config>,
-    store: std::sync::Arc<dyn ChatStore>,
-    sqs: aws_sdk_sqs::Client,
-    clients: Mutex<HashMap<String, ManagementClient>>,
-    recorder: Option<SharedInterceptor>,
+    store: Arc<dyn ChatStore>,
+    pusher: Arc<dyn Pusher>,
+    queues: Arc<dyn Queues>,
 }
 
 impl Delivery {
-    /// Builds the delivery service; management clients are created lazily per endpoint (with
-    /// `recorder` on each, when given).
+    /// Delivery over the store (audiences, connection records), the push port and the queue port
+    /// (deferred pushes).
     pub fn new(
-        sdk: &SdkConfig,
         config: Arc<Config>,
-        store: std::sync::Arc<dyn ChatStore>,
-        sqs: aws_sdk_sqs::Client,
-        recorder: Option<SharedInterceptor>,
+        store: Arc<dyn ChatStore>,
+        pusher: Arc<dyn Pusher>,
+        queues: Arc<dyn Queues>,
     ) -> Self {
-        let clients = Mutex::new(HashMap::new());
-        Delivery { inner: Arc::new(Inner { sdk: sdk.clone(), config, store, sqs, clients, recorder }) }
+        Delivery { inner: Arc::new(Inner { config, store, pusher, queues }) }
     }
 
     /// The management endpoint: `WS_ENDPOINT` when configured, else derived from the socket
@@ -186,23 +177,6 @@ impl Delivery {
     /// The endpoint for pushes that do not come from a socket event (webhook, REST, queues).
     pub fn default_endpoint(&self) -> Option<String> {
         self.inner.config.ws_endpoint.clone()
-    }
-
-    fn client(&self, endpoint: &str) -> ManagementClient {
-        let mut clients = match self.inner.clients.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        clients
-            .entry(endpoint.to_owned())
-            .or_insert_with(|| {
-                let mut config = aws_sdk_apigatewaymanagement::config::Builder::from(&self.inner.sdk)
-                    .endpoint_url(endpoint)
-                    .retry_config(RetryConfig::standard().with_max_attempts(3));
-                config.set_interceptors(self.inner.recorder.clone());
-                ManagementClient::from_conf(config.build())
-            })
-            .clone()
     }
 
     /// Pushes `frame` to everyone in `audience`. When the audience cannot be read (the store
@@ -260,39 +234,27 @@ impl Delivery {
 
     /// Closes a socket from the server side (staff deactivation).
     pub async fn disconnect(&self, endpoint: &str, connection_id: &str) {
-        let result = self.client(endpoint).delete_connection().connection_id(connection_id).send().await;
-        if let Err(err) = result {
-            tracing::debug!(connection_id, error = %DisplayErrorContext(&err), "delete_connection failed");
-        }
+        self.inner.pusher.close(endpoint, connection_id).await;
         if let Err(err) = self.inner.store.delete_connection(connection_id).await {
             tracing::warn!(connection_id, error = %err, "could not delete connection record");
         }
     }
 
     async fn send_raw(&self, endpoint: &str, connection_id: &str, body: &str, may_defer: bool) -> PushResult {
-        let result = self
-            .client(endpoint)
-            .post_to_connection()
-            .connection_id(connection_id)
-            .data(Blob::new(body.as_bytes()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => PushResult::Sent,
-            Err(err) => {
-                let gone = matches!(err.as_service_error(), Some(PostToConnectionError::GoneException(_)))
-                    || err.raw_response().is_some_and(|r| r.status().as_u16() == 410);
-                if gone {
-                    // A socket still in its `$connect` is "gone" too: its record is spared.
-                    let cutoff = crate::clock::now() - CONNECT_GRACE;
-                    match self.inner.store.delete_gone_connection(connection_id, cutoff).await {
-                        Ok(Some(_)) => tracing::info!(connection_id, "socket gone, its record deleted"),
-                        Ok(None) => tracing::debug!(connection_id, "socket gone or still connecting"),
-                        Err(e) => tracing::warn!(connection_id, error = %e, "could not delete stale connection"),
-                    }
-                    return PushResult::Gone;
+        match self.inner.pusher.post(endpoint, connection_id, body).await {
+            Posted::Sent => PushResult::Sent,
+            Posted::Gone => {
+                // A socket still in its `$connect` is "gone" too: its record is spared.
+                let cutoff = crate::clock::now() - CONNECT_GRACE;
+                match self.inner.store.delete_gone_connection(connection_id, cutoff).await {
+                    Ok(Some(_)) => tracing::info!(connection_id, "socket gone, its record deleted"),
+                    Ok(None) => tracing::debug!(connection_id, "socket gone or still connecting"),
+                    Err(e) => tracing::warn!(connection_id, error = %e, "could not delete stale connection"),
                 }
-                tracing::warn!(connection_id, error = %DisplayErrorContext(&err), "push failed");
+                PushResult::Gone
+            }
+            Posted::Failed(error) => {
+                tracing::warn!(connection_id, error, "push failed");
                 if may_defer {
                     self.defer(endpoint, connection_id, body).await;
                 }
@@ -312,16 +274,16 @@ impl Delivery {
     }
 
     async fn enqueue_retry(&self, job: &RetryJob) {
-        let Some(queue) = &self.inner.config.push_retry_queue_url else {
-            tracing::warn!("no PUSH_RETRY_QUEUE_URL: push dropped (clients catch up via REST)");
-            return;
-        };
         let Ok(body) = serde_json::to_string(job) else {
             return;
         };
-        let sent = self.inner.sqs.send_message().queue_url(queue).message_body(body).delay_seconds(2).send().await;
-        if let Err(err) = sent {
-            tracing::error!(connection_id = job.connection_id, error = %DisplayErrorContext(&err), "could not queue push retry");
+        // Two seconds later: a socket that failed a moment ago is given a moment to recover.
+        if let Err(error) = self.inner.queues.send(Queue::PushRetry, body, 2).await {
+            tracing::error!(
+                connection_id = job.connection_id,
+                error,
+                "could not queue push retry (clients catch up via REST)"
+            );
         }
     }
 

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::model::{Conversation, ConversationId, Message, MessageId, OutboundKind};
+use crate::queues::Queue;
 
 /// A message to send to WhatsApp.
 ///
@@ -43,16 +44,8 @@ pub async fn enqueue_notice(app: &App, conversation: &Conversation, text: &str) 
 }
 
 pub(crate) async fn put(app: &App, job: &OutboundJob) -> Result<(), String> {
-    let queue = app.config.outbound_queue_url.as_deref().ok_or("OUTBOUND_QUEUE_URL is not configured")?;
     let body = serde_json::to_string(job).map_err(|e| e.to_string())?;
-    app.sqs
-        .send_message()
-        .queue_url(queue)
-        .message_body(body)
-        .send()
-        .await
-        .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())?;
-    Ok(())
+    app.queues.send(Queue::Outbound, body, 0).await
 }
 
 #[cfg(test)]
