@@ -24,7 +24,7 @@ const LIST_PAGE: usize = 100;
 const HISTORY_PAGE: usize = 50;
 
 fn chat_error(e: ChatError) -> HttpError {
-    e.http()
+    super::chat_answer(&e)
 }
 
 fn limit(request: &Request, default: usize) -> Result<usize, HttpError> {

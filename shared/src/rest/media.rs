@@ -166,7 +166,7 @@ pub async fn upload(app: &App, principal: &StaffPrincipal, request: &Request) ->
     if !allowed_type(&mime) {
         return Err(HttpError::field("file", "Unsupported file type."));
     }
-    chat::conversation_for(app, principal, conversation_id).await.map_err(|e: ChatError| e.http())?;
+    chat::conversation_for(app, principal, conversation_id).await.map_err(|e: ChatError| super::chat_answer(&e))?;
     let filename = safe_name(file.filename.as_deref().unwrap_or("file"));
     let key = format!("uploads/{}/{conversation_id}/{}/{filename}", principal.hotel.id, uuid::Uuid::new_v4().simple());
     app.s3
@@ -219,7 +219,7 @@ pub async fn upload_url(app: &App, principal: &StaffPrincipal, request: &Request
     let (Some(conversation_id), Some(filename), Some(content_type)) = (conversation_id, filename, content_type) else {
         return Err(HttpError::new(400, "Invalid data"));
     };
-    chat::conversation_for(app, principal, conversation_id).await.map_err(|e| e.http())?;
+    chat::conversation_for(app, principal, conversation_id).await.map_err(|e| super::chat_answer(&e))?;
     let key = format!(
         "uploads/{}/{conversation_id}/{}/{}",
         principal.hotel.id,

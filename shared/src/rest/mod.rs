@@ -182,6 +182,20 @@ fn add_cors(app: &App, origin: Option<&str>, response: &mut Response<Body>) {
     headers.insert("vary", HeaderValue::from_static("Origin"));
 }
 
+/// The REST answer to a refused chat action.
+pub(crate) fn chat_answer(error: &crate::chat::ChatError) -> HttpError {
+    use crate::chat::ChatError;
+    use crate::frames::errors;
+    match error {
+        ChatError::NotFound => HttpError::conversation_not_found(),
+        ChatError::AccessDenied => HttpError::new(403, errors::ACCESS_DENIED),
+        ChatError::Closed => HttpError::new(409, errors::CONVERSATION_CLOSED),
+        ChatError::NotService => HttpError::new(400, errors::BUTTONS_SERVICE_ONLY),
+        ChatError::OutsideWindow => HttpError::new(409, errors::OUTSIDE_WINDOW),
+        ChatError::Internal(_) => HttpError::internal(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::percent_decode;

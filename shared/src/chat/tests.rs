@@ -1,0 +1,1 @@
+//! The chat rules against in-memory ports.
