@@ -254,10 +254,10 @@ fn whatsapp_over_its_throughput_answers_400_and_the_reply_is_retried_and_sent_on
         let number = lobbybee_e2e::client::guest_numbered(stack, &hotel, fake_whatsapp::THROTTLED_PREFIX).await;
         let (conversation, _) = guest_writes(stack, &number, "Reception", "Hello?").await;
         let reply = lobbybee_e2e::client::queued_reply(stack, &hotel, conversation).await;
-        let job = lobbybee::outbound::OutboundJob {
+        let job = lobbybee::jobs::OutboundJob {
             conversation_id: conversation,
             message_id: Some(reply),
-            kind: lobbybee::outbound::OutboundKind::Message,
+            kind: lobbybee::model::OutboundKind::Message,
         };
         let body = serde_json::to_string(&job).expect("job");
         // Meta answers a throughput limit with a 400 carrying code 130429: not a refusal.
