@@ -39,6 +39,14 @@ pub mod errors {
     pub const BUTTONS_SERVICE_ONLY: &str = "WhatsApp button messages are only supported for service conversations";
     /// Something failed on our side; nothing internal is said.
     pub const INTERNAL: &str = "Internal error, please retry";
+    /// No guest of the hotel has the number (REST only).
+    pub const GUEST_NOT_FOUND: &str = "Guest not found";
+    /// The guest has no active stay.
+    pub const NO_ACTIVE_STAY: &str = "Guest does not have an active stay";
+    /// A request no field-level message describes better (REST only).
+    pub const INVALID_DATA: &str = "Invalid data";
+    /// A transfer to a department where the guest already has an active conversation (REST only).
+    pub const TARGET_BUSY: &str = "Guest already has an active conversation there";
 }
 
 /// A request from a staff socket.

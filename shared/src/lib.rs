@@ -12,7 +12,6 @@
 
 #![warn(missing_docs)]
 
-pub mod access;
 pub mod app;
 pub mod auth;
 pub mod calls;

@@ -23,7 +23,6 @@ use crate::http::{self as h, Details, HttpError};
 use crate::limits;
 use crate::model::{
     Conversation, ConversationId, ConversationStatus, DeliveryStatus, Guest, MessageType, OutboundKind, SenderType,
-    Stay,
 };
 use crate::reopen;
 use crate::store::GuestRecord;
@@ -341,30 +340,14 @@ fn guest_name(guest: &Guest) -> String {
     if guest.full_name.trim().is_empty() { guest.whatsapp_number.clone() } else { guest.full_name.clone() }
 }
 
-/// Finds the guest with this number who has an active stay: at `hotel_id` when given,
-/// otherwise the one whose active stay began most recently.
+/// The guest with this number staying now (at `hotel_id` when given): 404 for an unknown
+/// number, 400 for a guest without an active stay.
 async fn find_guest(app: &App, number: &str, hotel_id: Option<&str>) -> Result<GuestRecord, HttpError> {
-    let candidates = app.store.guests_with_number(number).await?;
-    if candidates.is_empty() {
-        return Err(HttpError::new(404, "Guest not found"));
+    match chat::guest_staying(app, number, hotel_id).await? {
+        chat::GuestLookup::Staying(record) => Ok(*record),
+        chat::GuestLookup::NotStaying => Err(no_active_stay()),
+        chat::GuestLookup::Unknown => Err(HttpError::new(404, "Guest not found")),
     }
-    let mut best: Option<(GuestRecord, Stay)> = None;
-    for (hotel, guest_id) in candidates {
-        if hotel_id.is_some_and(|wanted| wanted != hotel) {
-            continue;
-        }
-        let Some(record) = app.store.guest_record(guest_id).await? else {
-            continue;
-        };
-        let Some(stay) = record.active_stay().cloned() else {
-            continue;
-        };
-        let newer = best.as_ref().is_none_or(|(_, b)| (&stay.check_in_date, stay.id) > (&b.check_in_date, b.id));
-        if newer {
-            best = Some((record, stay));
-        }
-    }
-    best.map(|(record, _)| record).ok_or_else(no_active_stay)
 }
 
 /// Pushes a stored guest message (and the new conversation) to the department.

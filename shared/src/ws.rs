@@ -106,21 +106,10 @@ async fn connect_guest(app: &App, event: &ApiGatewayWebsocketProxyRequest, conne
             }
             record.guest
         }
-        GuestSocketAuth::Open => {
-            let mut best: Option<(Guest, Option<String>)> = None;
-            for (_, guest_id) in app.store.guests_with_number(number.as_str()).await.map_err(internal)? {
-                let Some(record) = app.store.guest_record(guest_id).await.map_err(internal)? else {
-                    continue;
-                };
-                if let Some(stay) = record.active_stay() {
-                    let check_in = stay.check_in_date.clone();
-                    if best.as_ref().is_none_or(|(_, b)| check_in > *b) {
-                        best = Some((record.guest.clone(), check_in));
-                    }
-                }
-            }
-            best.map(|(g, _)| g).ok_or((403, "Forbidden"))?
-        }
+        GuestSocketAuth::Open => match chat::guest_staying(app, number.as_str(), None).await.map_err(internal)? {
+            chat::GuestLookup::Staying(record) => record.guest,
+            chat::GuestLookup::NotStaying | chat::GuestLookup::Unknown => return Err((403, "Forbidden")),
+        },
     };
     let connection = new_connection(app, connection_id, ConnectionKind::Guest, &guest.hotel_id, |c| {
         c.guest_id = Some(guest.id);

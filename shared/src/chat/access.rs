@@ -1,10 +1,10 @@
 //! Which conversation a staff member may act on: decided at action time from the stored
-//! conversation and the caller's current rights (docs/api.md §2).
+//! conversation and the caller's current rights (docs/api.md §2); which guest a number names.
 
 use crate::app::App;
 use crate::auth::StaffPrincipal;
-use crate::model::{Conversation, ConversationId, ConversationStatus, GuestId};
-use crate::store::GuestRecord;
+use crate::model::{Conversation, ConversationId, ConversationStatus, GuestId, Stay};
+use crate::store::{GuestRecord, StoreError};
 
 use super::*;
 
@@ -42,4 +42,42 @@ pub(super) async fn open_conversation_for(
 /// The guest of a conversation with their active stay.
 pub async fn guest_record(app: &App, guest: GuestId) -> Result<GuestRecord, ChatError> {
     app.store.guest_record(guest).await?.ok_or_else(|| ChatError::Internal(format!("guest {guest} missing")))
+}
+
+/// What a number names among the stack's guests (webhooks and guest sockets find their guest by
+/// number; one guest may have stayed at several hotels of a group).
+#[derive(Debug, Clone)]
+pub enum GuestLookup {
+    /// No guest has the number.
+    Unknown,
+    /// Guests have it, none with an active stay (at the hotel asked for).
+    NotStaying,
+    /// The guest with an active stay whose stay began last (ties: the newer stay).
+    Staying(Box<GuestRecord>),
+}
+
+/// Finds the guest with this canonical number who is staying now: at `hotel_id` when given,
+/// otherwise at whichever hotel their newest active stay is.
+pub async fn guest_staying(app: &App, number: &str, hotel_id: Option<&str>) -> Result<GuestLookup, StoreError> {
+    let candidates = app.store.guests_with_number(number).await?;
+    if candidates.is_empty() {
+        return Ok(GuestLookup::Unknown);
+    }
+    let mut best: Option<(GuestRecord, Stay)> = None;
+    for (hotel, guest_id) in candidates {
+        if hotel_id.is_some_and(|wanted| wanted != hotel) {
+            continue;
+        }
+        let Some(record) = app.store.guest_record(guest_id).await? else {
+            continue;
+        };
+        let Some(stay) = record.active_stay().cloned() else {
+            continue;
+        };
+        let newer = best.as_ref().is_none_or(|(_, b)| (&stay.check_in_date, stay.id) > (&b.check_in_date, b.id));
+        if newer {
+            best = Some((record, stay));
+        }
+    }
+    Ok(best.map_or(GuestLookup::NotStaying, |(record, _)| GuestLookup::Staying(Box::new(record))))
 }

@@ -8,27 +8,34 @@
 //!   notify exactly the same people);
 //! - [`send`]: staff messages and the reopen question, the 24-hour window, queueing for WhatsApp;
 //! - [`actions`]: read receipts, typing, closing;
+//! - [`lifecycle`]: opening, transferring, assigning;
+//! - [`rights`]: what a change of a member's rights does to their open sockets;
 //! - [`listing`]: the REST conversation objects.
 
 mod access;
 mod actions;
 mod audience;
+mod lifecycle;
 mod listing;
+pub mod rights;
 mod send;
 #[cfg(test)]
 mod tests;
 
-pub use access::{conversation_for, guest_record};
+pub use access::{GuestLookup, conversation_for, guest_record, guest_staying};
 pub use actions::{close, mark_read, typing};
 pub use audience::{
     announce_message, announce_new_conversation, announce_update_to, department_of, message_frame, notify_delivery,
     reach,
 };
+pub use lifecycle::{assign, open, transfer};
 pub use listing::conversation_views;
 pub use send::{StaffSend, publish_staff_message, store_reopen_request, store_staff_message, within_window};
 
 use crate::app::App;
+use crate::department::Department;
 use crate::frames::errors;
+use crate::model::ConversationId;
 use crate::store::StoreError;
 
 /// Why a staff action was refused. Sockets answer [`ChatError::frame_message`]; the REST adapter
@@ -50,6 +57,24 @@ pub enum ChatError {
     /// WhatsApp's 24-hour window is closed and nothing approved can be sent instead.
     #[error("outside the 24-hour window")]
     OutsideWindow,
+    /// No guest of the caller's hotel has that number.
+    #[error("guest not found")]
+    NoGuest,
+    /// The guest has no active stay.
+    #[error("guest has no active stay")]
+    NoActiveStay,
+    /// A transfer to the department the conversation is in.
+    #[error("conversation is already in {0}")]
+    AlreadyThere(Department),
+    /// A transfer to a department the hotel does not have.
+    #[error("{0} is not a department of this hotel")]
+    NotAHotelDepartment(Department),
+    /// The guest already has an active conversation in the transfer's target department.
+    #[error("guest already has an active conversation in {0}")]
+    TargetBusy(Department, ConversationId),
+    /// The assignee is not active staff of the hotel allowed in the conversation's department.
+    #[error("assignee may not act in this conversation")]
+    UnfitAssignee,
     /// Something failed on our side.
     #[error("internal: {0}")]
     Internal(String),
@@ -64,6 +89,12 @@ impl ChatError {
             ChatError::Closed => errors::CONVERSATION_CLOSED,
             ChatError::NotService => errors::BUTTONS_SERVICE_ONLY,
             ChatError::OutsideWindow => errors::OUTSIDE_WINDOW,
+            ChatError::NoGuest => errors::GUEST_NOT_FOUND,
+            ChatError::NoActiveStay => errors::NO_ACTIVE_STAY,
+            ChatError::AlreadyThere(_) | ChatError::NotAHotelDepartment(_) | ChatError::UnfitAssignee => {
+                errors::INVALID_DATA
+            }
+            ChatError::TargetBusy(..) => errors::TARGET_BUSY,
             ChatError::Internal(_) => errors::INTERNAL,
         }
     }

@@ -115,7 +115,7 @@ pub async fn put_staff(app: &App, request: &Request, id: &str) -> Result<Respons
         Staff { user_id: id.to_owned(), hotel_id, user_type, departments, first_name, last_name, username, is_active };
     let created = app.store.put_staff(&staff).await?;
     // Rights change at once, on the member's open sockets too.
-    crate::access::apply_profile(app, &staff).await;
+    crate::chat::rights::apply_profile(app, &staff).await;
     Ok(h::json_response(created_or_replaced(created), &staff))
 }
 
@@ -126,7 +126,7 @@ pub async fn deactivate_staff(app: &App, request: &Request, id: &str) -> Result<
     who.check(&existing.hotel_id)?;
     let staff = Staff { is_active: false, ..existing.clone() };
     app.store.put_staff(&staff).await?;
-    crate::access::apply_profile(app, &staff).await;
+    crate::chat::rights::apply_profile(app, &staff).await;
     Ok(h::empty_response(204))
 }
 

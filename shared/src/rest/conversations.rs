@@ -10,11 +10,11 @@ use crate::auth::StaffPrincipal;
 use crate::chat::{self, ChatError, Origin};
 use crate::config::ConversationListFormat;
 use crate::department::Department;
-use crate::frames::{ConversationUpdate, errors};
+use crate::frames::errors;
 use crate::http::{self as h, HttpError};
 use crate::limits;
 use crate::model::{ConversationStatus, MessageType};
-use crate::store::{NewMessage, PageDirection, TransferError};
+use crate::store::PageDirection;
 use crate::views::MessageView;
 
 /// Conversations per page unless `?limit=` says otherwise: one page holds a hotel's whole
@@ -143,27 +143,7 @@ pub async fn create(app: &App, principal: &StaffPrincipal, request: &Request) ->
     let (Some(number), Some(department)) = (number, department) else {
         return Err(HttpError::new(400, "Invalid data"));
     };
-    if !principal.may_act_on(department) {
-        return Err(HttpError::new(403, errors::ACCESS_DENIED));
-    }
-    let guest_id = app
-        .store
-        .guests_with_number(number.as_str())
-        .await?
-        .into_iter()
-        .find(|(hotel, _)| *hotel == principal.hotel.id)
-        .map(|(_, id)| id)
-        .ok_or_else(|| HttpError::new(404, "Guest not found"))?;
-    let record = app.store.guest_record(guest_id).await?.ok_or_else(|| HttpError::new(404, "Guest not found"))?;
-    if record.active_stay().is_none() {
-        return Err(HttpError::new(400, "Guest does not have an active stay"));
-    }
-    let kind = record.guest.new_conversation_type();
-    let (conversation, created) =
-        app.store.open_conversation(&record.guest, department, kind, crate::clock::now()).await?;
-    if created {
-        chat::announce_new_conversation(app, &principal.hotel, &conversation).await;
-    }
+    let (conversation, _) = chat::open(app, principal, &number, department).await.map_err(chat_error)?;
     let view = one_view(app, principal, &conversation).await?;
     Ok(h::json_response(201, &json!({ "success": true, "conversation": view })))
 }
@@ -208,37 +188,8 @@ pub async fn transfer(app: &App, principal: &StaffPrincipal, request: &Request) 
     let (Some(id), Some(to)) = (id, to) else {
         return Err(HttpError::new(400, "Invalid data"));
     };
-    let conversation = chat::conversation_for(app, principal, id).await.map_err(chat_error)?;
-    if conversation.status != ConversationStatus::Active {
-        return Err(HttpError::new(409, errors::CONVERSATION_CLOSED));
-    }
-    if conversation.department == to {
-        return Err(HttpError::new(400, &format!("Conversation is already in {to}")));
-    }
-    if !principal.hotel.departments.contains(&to) {
-        return Err(HttpError::field("department", &format!("{to} is not a department of this hotel")));
-    }
-    let from = conversation.department;
-    let mut text = format!("Conversation transferred from {from} to {to} by {}", principal.staff.display_name());
-    if !note.is_empty() {
-        text.push_str(": ");
-        text.push_str(&note);
-    }
-    let moved = match app.store.transfer_conversation(id, to, NewMessage::system(text), crate::clock::now()).await {
-        Ok(moved) => moved,
-        Err(TransferError::TargetBusy(other)) => {
-            return Err(HttpError::with_body(
-                409,
-                json!({ "error": format!("Guest already has an active conversation in {to}"), "conversation_id": other }),
-            ));
-        }
-        Err(TransferError::Store(e)) => return Err(chat_error(e.into())),
-    };
-    crate::access::drop_unauthorised_subscribers(app, &moved.conversation).await;
-    let update = ConversationUpdate::Transferred { conversation_id: id, from, to };
-    chat::announce_update_to(app, &moved.conversation, &[from, to], update).await;
-    chat::announce_new_conversation(app, &principal.hotel, &moved.conversation).await;
-    let view = one_view(app, principal, &moved.conversation).await?;
+    let moved = chat::transfer(app, principal, id, to, &note).await.map_err(chat_error)?;
+    let view = one_view(app, principal, &moved).await?;
     Ok(h::json_response(200, &json!({ "success": true, "conversation": view })))
 }
 
@@ -250,20 +201,7 @@ pub async fn assign(app: &App, principal: &StaffPrincipal, request: &Request) ->
     let staff_id = form.text("staff_id", false);
     form.finish()?;
     let id = id.ok_or_else(|| HttpError::field("conversation_id", super::form::REQUIRED))?;
-    let conversation = chat::conversation_for(app, principal, id).await.map_err(chat_error)?;
-    if let Some(staff_id) = &staff_id {
-        let assignee = app.store.get_staff(staff_id).await?;
-        let fits = assignee.is_some_and(|s| s.may_act_on(&principal.hotel, conversation.department));
-        if !fits {
-            return Err(HttpError::field(
-                "staff_id",
-                "Must be active staff of this hotel allowed in the conversation's department.",
-            ));
-        }
-    }
-    let updated = app.store.assign_conversation(id, staff_id.as_deref(), crate::clock::now()).await?;
-    let update = ConversationUpdate::Assigned { conversation_id: id, assigned_to: staff_id };
-    chat::announce_update_to(app, &updated, &[updated.department], update).await;
+    let updated = chat::assign(app, principal, id, staff_id.as_deref()).await.map_err(chat_error)?;
     let view = one_view(app, principal, &updated).await?;
     Ok(h::json_response(200, &json!({ "success": true, "conversation": view })))
 }

@@ -192,6 +192,19 @@ pub(crate) fn chat_answer(error: &crate::chat::ChatError) -> HttpError {
         ChatError::Closed => HttpError::new(409, errors::CONVERSATION_CLOSED),
         ChatError::NotService => HttpError::new(400, errors::BUTTONS_SERVICE_ONLY),
         ChatError::OutsideWindow => HttpError::new(409, errors::OUTSIDE_WINDOW),
+        ChatError::NoGuest => HttpError::new(404, errors::GUEST_NOT_FOUND),
+        ChatError::NoActiveStay => HttpError::new(400, errors::NO_ACTIVE_STAY),
+        ChatError::AlreadyThere(to) => HttpError::new(400, &format!("Conversation is already in {to}")),
+        ChatError::NotAHotelDepartment(to) => {
+            HttpError::field("department", &format!("{to} is not a department of this hotel"))
+        }
+        ChatError::TargetBusy(to, other) => HttpError::with_body(
+            409,
+            serde_json::json!({ "error": format!("Guest already has an active conversation in {to}"), "conversation_id": other }),
+        ),
+        ChatError::UnfitAssignee => {
+            HttpError::field("staff_id", "Must be active staff of this hotel allowed in the conversation's department.")
+        }
         ChatError::Internal(_) => HttpError::internal(),
     }
 }

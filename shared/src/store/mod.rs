@@ -87,6 +87,12 @@ pub trait Directory: Send + Sync {
 
     /// Reads a stay.
     async fn get_stay(&self, id: StayId) -> Result<Option<Stay>, StoreError>;
+
+    /// The guest of hotel `hotel_id` with this canonical number, if any.
+    async fn guest_in_hotel(&self, hotel_id: &str, canonical: &str) -> Result<Option<GuestId>, StoreError> {
+        let guests = self.guests_with_number(canonical).await?;
+        Ok(guests.into_iter().find(|(hotel, _)| hotel == hotel_id).map(|(_, id)| id))
+    }
 }
 
 /// Conversations: one by id, the lifecycle (open, close, transfer, assign) and the lists.
