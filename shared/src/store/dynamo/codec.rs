@@ -1,16 +1,15 @@
 //! Conversion between serde values and DynamoDB attribute maps.
 //!
 //! Entities are stored as their serde form (see [`crate::model`]) plus the key attributes of
-//! the single-table design (`pk`, `sk`, `gsi1pk`, `gsi1sk`, `expires_at`). Going through
-//! `serde_json::Value` keeps one definition of each stored shape instead of a hand-written
-//! attribute mapping per struct.
+//! the single-table design (`pk`, `sk`, `gsi1pk`, `gsi1sk`, `expires_at`), converted by
+//! `serde_dynamo`: one definition of each stored shape, no hand-written attribute mapping. Absent
+//! optional fields are left out of the item rather than stored as `NULL`.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Number, Value};
 
 use super::StoreError;
 
@@ -23,20 +22,17 @@ const LAYOUT: [&str; 4] = ["pk", "sk", "gsi1pk", "gsi1sk"];
 
 /// Serialises `entity` and adds the key attributes.
 pub fn to_item<T: Serialize>(entity: &T, keys: Keys) -> Result<Item, StoreError> {
-    let value = serde_json::to_value(entity).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let Value::Object(map) = value else {
-        return Err(StoreError::Corrupt("entity is not an object".into()));
-    };
-    let mut item: Item = map.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, to_attr(v))).collect();
+    let mut item: Item = serde_dynamo::to_item(entity).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    item.retain(|_, v| !matches!(v, AttributeValue::Null(_)));
     keys.apply(&mut item);
     Ok(item)
 }
 
 /// Reads an entity back, ignoring the layout attributes.
 pub fn from_item<T: DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
-    let map: Map<String, Value> =
-        item.iter().filter(|(k, _)| !LAYOUT.contains(&k.as_str())).map(|(k, v)| (k.clone(), from_attr(v))).collect();
-    serde_json::from_value(Value::Object(map)).map_err(|e| StoreError::Corrupt(e.to_string()))
+    let entity: Item =
+        item.iter().filter(|(k, _)| !LAYOUT.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+    serde_dynamo::from_item(entity).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 /// The key attributes of one item.
@@ -88,42 +84,6 @@ impl Keys {
             ("pk".to_owned(), AttributeValue::S(pk.to_owned())),
             ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
         ])
-    }
-}
-
-/// A JSON value as an attribute.
-pub fn to_attr(value: Value) -> AttributeValue {
-    match value {
-        Value::Null => AttributeValue::Null(true),
-        Value::Bool(b) => AttributeValue::Bool(b),
-        Value::Number(n) => AttributeValue::N(n.to_string()),
-        Value::String(s) => AttributeValue::S(s),
-        Value::Array(items) => AttributeValue::L(items.into_iter().map(to_attr).collect()),
-        Value::Object(map) => AttributeValue::M(map.into_iter().map(|(k, v)| (k, to_attr(v))).collect()),
-    }
-}
-
-/// An attribute as a JSON value (sets become arrays).
-pub fn from_attr(attr: &AttributeValue) -> Value {
-    match attr {
-        AttributeValue::S(s) => Value::String(s.clone()),
-        AttributeValue::N(n) => parse_number(n),
-        AttributeValue::Bool(b) => Value::Bool(*b),
-        AttributeValue::L(items) => Value::Array(items.iter().map(from_attr).collect()),
-        AttributeValue::M(map) => Value::Object(map.iter().map(|(k, v)| (k.clone(), from_attr(v))).collect()),
-        AttributeValue::Ss(items) => Value::Array(items.iter().map(|s| Value::String(s.clone())).collect()),
-        AttributeValue::Ns(items) => Value::Array(items.iter().map(|n| parse_number(n)).collect()),
-        _ => Value::Null,
-    }
-}
-
-fn parse_number(raw: &str) -> Value {
-    if let Ok(i) = raw.parse::<i64>() {
-        Value::Number(i.into())
-    } else if let Ok(u) = raw.parse::<u64>() {
-        Value::Number(u.into())
-    } else {
-        raw.parse::<f64>().ok().and_then(Number::from_f64).map_or(Value::Null, Value::Number)
     }
 }
 
