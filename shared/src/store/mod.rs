@@ -6,7 +6,7 @@
 //! the traits) and import the traits whose methods they call.
 
 pub mod dynamo;
-// pub mod memory;
+pub mod memory;
 mod types;
 
 use async_trait::async_trait;
@@ -19,7 +19,7 @@ use crate::model::{
 };
 
 pub use dynamo::{DynamoStore, keys};
-// pub use memory::MemoryStore;
+pub use memory::MemoryStore;
 pub use types::{
     AppendOutcome, Appended, ConversationPage, GuestRecord, IdempotencyRecord, ListenerRef, MessagePage, NewMessage,
     OutboxEntry, OutboxPage, PageDirection, TransferError,
