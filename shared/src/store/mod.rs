@@ -3,8 +3,12 @@
 //!
 //! [`DynamoStore`] implements it on one DynamoDB table (docs/data-model.md); [`MemoryStore`]
 //! in memory, for fast tests of the chat rules. Handlers hold a `dyn` [`ChatStore`] (the sum of
-//! the traits) and import the traits whose methods they call.
+//! the traits) and import the traits whose methods they call. The conformance suite
+//! (`conformance`, for tests) runs the same behaviour cases against both.
 
+#[cfg(any(test, feature = "conformance"))]
+#[doc(hidden)]
+pub mod conformance;
 pub mod dynamo;
 pub mod memory;
 mod types;

@@ -251,3 +251,39 @@ impl State {
         Ok(appended)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use futures::executor::block_on;
+
+    use super::MemoryStore;
+    use crate::department::Department;
+    use crate::store::conformance::{Scene, guest_text, say};
+    use crate::store::{AppendOutcome, Messages, PageDirection};
+
+    /// The conformance cases run on one thread; here eight threads append at once (the
+    /// clones share the state), and every message still gets its own next id.
+    #[test]
+    fn appends_from_many_threads_each_take_the_next_id() {
+        let store = MemoryStore::new();
+        let Scene { guest, .. } = block_on(Scene::new(&store));
+        let first = block_on(say(&store, &guest, Department::Reception, "first"));
+        let id = first.conversation.id;
+        std::thread::scope(|threads| {
+            for t in 0..8 {
+                let store = store.clone();
+                threads.spawn(move || {
+                    for i in 0..25 {
+                        let outcome =
+                            block_on(store.add_message(id, guest_text(&format!("{t}.{i}")), crate::clock::now()));
+                        assert!(matches!(outcome, Ok(AppendOutcome::Stored(_))), "{outcome:?}");
+                    }
+                });
+            }
+        });
+        let page = block_on(store.messages(id, PageDirection::Latest, 500)).unwrap_or_else(|e| panic!("{e}"));
+        let ids: Vec<u64> = page.messages.iter().map(|m| m.id).collect();
+        let expected: Vec<u64> = (first.message.id..=first.message.id + 200).collect();
+        assert_eq!(ids, expected);
+    }
+}

@@ -104,3 +104,32 @@ impl State {
         }
     }
 }
+
+#[cfg(any(test, feature = "conformance"))]
+#[async_trait::async_trait]
+impl super::conformance::Subject for MemoryStore {
+    fn store(&self) -> &dyn super::ChatStore {
+        self
+    }
+
+    async fn expire_conversation(&self, id: ConversationId) {
+        self.state().conversations.remove(&id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MemoryStore;
+
+    /// Runs every case of the conformance suite against a fresh store.
+    macro_rules! on_memory {
+        ($($module:ident :: $case:ident),* $(,)?) => {$(
+            #[tokio::test]
+            async fn $case() {
+                crate::store::conformance::$module::$case(&MemoryStore::new()).await;
+            }
+        )*};
+    }
+
+    crate::store_conformance_cases!(on_memory);
+}
