@@ -232,12 +232,10 @@ impl State {
         if let Some(record) = message.provider_message_id.as_ref().and_then(|id| self.provider_ids.get(id)) {
             return Err(Refused::Duplicate(record.clone()));
         }
-        let touched = guest.filter(|_| message.sender_type == SenderType::Guest);
-        let touched = match touched {
-            Some(id) => Some(self.guests.get_mut(&id).ok_or(Refused::Store(StoreError::Contention))?),
-            None => None,
-        };
-        if let Some(guest) = touched {
+        if message.sender_type == SenderType::Guest
+            && let Some(id) = guest
+        {
+            let guest = self.guests.get_mut(&id).ok_or(Refused::Store(StoreError::Contention))?;
             guest.last_inbound_at = Some(now);
         }
         let id = conversation.id * MESSAGE_ID_STRIDE + conversation.msg_seq;
