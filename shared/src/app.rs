@@ -10,9 +10,9 @@ use aws_sdk_dynamodb::config::SharedInterceptor;
 use crate::calls::{CallLog, Service};
 use crate::config::{Config, ConfigError, Need};
 use crate::delivery::Delivery;
-use crate::push::{ManagementApi, Pusher};
-use crate::queues::{Queues, SqsQueues};
-use crate::store::{ChatStore, DynamoStore};
+use crate::push::{ManagementApi, Pusher, RecordingPusher};
+use crate::queues::{MemoryQueues, Queues, SqsQueues};
+use crate::store::{ChatStore, DynamoStore, MemoryStore};
 
 /// Clients and configuration shared by all requests of a process.
 #[derive(Clone)]
@@ -88,4 +88,40 @@ impl App {
         let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().unwrap_or_default();
         App { config, store, delivery, queues, sqs, s3, http }
     }
+
+    /// An app whose store, pushes and queues stay in memory (the chat core's rule tests): the
+    /// handles say what was stored, pushed and queued. Its AWS clients exist but point nowhere;
+    /// the chat core never calls them.
+    pub fn in_memory(config: Config) -> (App, InMemory) {
+        let sdk = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(aws_config::Region::from_static("us-east-1"))
+            .build();
+        let ports = InMemory::default();
+        let config = Arc::new(config);
+        let store: Arc<dyn ChatStore> = Arc::new(ports.store.clone());
+        let queues: Arc<dyn Queues> = Arc::new(ports.queues.clone());
+        let delivery = Delivery::new(config.clone(), store.clone(), Arc::new(ports.pushes.clone()), queues.clone());
+        let app = App {
+            config,
+            store,
+            delivery,
+            queues,
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            s3: aws_sdk_s3::Client::new(&sdk),
+            http: reqwest::Client::new(),
+        };
+        (app, ports)
+    }
+}
+
+/// The in-memory ports of [`App::in_memory`] (clones share their state with the app's).
+#[derive(Debug, Clone, Default)]
+pub struct InMemory {
+    /// The store.
+    pub store: MemoryStore,
+    /// Every push, by socket.
+    pub pushes: RecordingPusher,
+    /// Every job put on a queue.
+    pub queues: MemoryQueues,
 }
