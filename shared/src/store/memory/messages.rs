@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::outbox::OutboxSlot;
-use super::{MemoryStore, State};
+use super::{MemoryStore, State, StoredMessage};
 use crate::department::Department;
 use crate::model::{
     Conversation, ConversationId, ConversationStatus, ConversationType, Guest, GuestId, Message, MessageId,
@@ -23,18 +23,6 @@ use crate::store::keys::MESSAGE_ID_STRIDE;
 use crate::store::{
     AppendOutcome, Appended, IdempotencyRecord, MessagePage, Messages, NewMessage, PageDirection, StoreError,
 };
-
-/// A message as the table holds it: the message, and while it is `queued` its outbox entry
-/// and the sender's claim.
-#[derive(Debug, Clone)]
-pub(super) struct StoredMessage {
-    /// The message.
-    pub message: Message,
-    /// Where it waits in the outbox, while `queued` (`dynamo/outbox.rs`).
-    pub outbox: Option<OutboxSlot>,
-    /// The sender's claim: epoch milliseconds until which it holds the message.
-    pub sending_until: Option<i64>,
-}
 
 /// Why an append did not store.
 enum Refused {

@@ -74,7 +74,7 @@ struct State {
     /// Conversations by id.
     conversations: HashMap<ConversationId, Conversation>,
     /// Messages of each conversation, by id.
-    messages: HashMap<ConversationId, BTreeMap<MessageId, messages::StoredMessage>>,
+    messages: HashMap<ConversationId, BTreeMap<MessageId, StoredMessage>>,
     /// Idempotency records by provider message id.
     provider_ids: HashMap<String, IdempotencyRecord>,
     /// Participants of each conversation, by staff id.
@@ -132,4 +132,16 @@ mod tests {
     }
 
     crate::store_conformance_cases!(on_memory);
+}
+
+/// A message as the table holds it: the message, and while it is `queued` its outbox entry
+/// and the sender's claim.
+#[derive(Debug, Clone)]
+struct StoredMessage {
+    /// The message.
+    pub message: crate::model::Message,
+    /// Where it waits in the outbox, while `queued` (`dynamo/outbox.rs`).
+    pub outbox: Option<outbox::OutboxSlot>,
+    /// The sender's claim: epoch milliseconds until which it holds the message.
+    pub sending_until: Option<i64>,
 }

@@ -8,8 +8,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::MemoryStore;
-use super::messages::StoredMessage;
+use super::{MemoryStore, StoredMessage};
 use crate::model::{ConversationId, DeliveryStatus, Message, MessageId, OutboundKind};
 use crate::store::{Outbound, OutboxEntry, OutboxPage, StoreError};
 
