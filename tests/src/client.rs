@@ -311,7 +311,7 @@ pub fn sqs_event(queue_url: &str, body: String, receives: u32) -> aws_lambda_eve
 pub async fn guest_numbered(stack: &Stack, hotel: &crate::fixtures::TestHotel, prefix: &str) -> String {
     let store = &stack.app.store;
     let id = crate::unique();
-    let number = format!("+{prefix}{}", id % 1_000_000_000);
+    let number = format!("+{prefix}{:09}", id % 1_000_000_000); // padded: a short number is invalid
     let mut guest = store.get_guest(hotel.guest.id).await.unwrap().unwrap();
     guest.id = id;
     guest.whatsapp_number = number.clone();

@@ -3,8 +3,9 @@
 //! ```text
 //! lobbybee-local up        [--port 8080 (0: any free port)] [--template template.yaml] [--tenant local]
 //! lobbybee-local bootstrap [--template template.yaml] [--tenant local]
-//! lobbybee-local seed      [--tenant local]
+//! lobbybee-local seed      [--port 8080] [--tenant local]
 //! ```
+//! (`--help` on each.)
 //! `up` creates the resources, seeds the demo data, starts the gateway and prints the URLs and
 //! demo credentials; it runs until interrupted. The emulator itself (MiniStack) is started by
 //! `infra/scripts/up.sh`, which then runs this.
@@ -12,34 +13,45 @@
 use std::path::PathBuf;
 
 use aws_config::BehaviorVersion;
+use clap::{Parser, Subcommand};
 use lobbybee::app::App;
 use lobbybee::config::Config;
 use lobbybee_local::bootstrap::{LocalResources, bootstrap};
 use lobbybee_local::gateway::{self, GatewayOptions};
 use lobbybee_local::{env, seed};
 
+/// The local stack: the resources of template.yaml on the emulator, demo data, and the gateway
+/// that stands in for API Gateway.
+#[derive(Debug, Parser)]
+#[command(name = "lobbybee-local", version)]
 struct Args {
-    command: String,
-    port: u16,
+    #[command(subcommand)]
+    command: Command,
+    /// The SAM template whose resources are created.
+    #[arg(long, global = true, default_value = "template.yaml")]
     template: PathBuf,
+    /// The tenant (names of the table, queues, bucket and secrets path).
+    #[arg(long, global = true, default_value = "local")]
     tenant: String,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let mut args = std::env::args().skip(1);
-    let command =
-        args.next().ok_or("usage: lobbybee-local up|bootstrap|seed [--port N] [--template F] [--tenant T]")?;
-    let mut parsed = Args { command, port: 8080, template: PathBuf::from("template.yaml"), tenant: "local".into() };
-    while let Some(flag) = args.next() {
-        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--port" => parsed.port = value.parse().map_err(|_| "--port takes a number")?,
-            "--template" => parsed.template = PathBuf::from(value),
-            "--tenant" => parsed.tenant = value,
-            other => return Err(format!("unknown flag {other}")),
-        }
-    }
-    Ok(parsed)
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Creates the resources, seeds the demo data, starts the gateway and prints the URLs and
+    /// demo credentials; runs until interrupted.
+    Up {
+        /// Port of the gateway (0: any free port, printed).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+    },
+    /// Creates the resources and prints their names as environment lines.
+    Bootstrap,
+    /// Creates the resources and the demo data, and prints the demo credentials.
+    Seed {
+        /// Port the gateway will listen on (for the URLs in the demo data).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+    },
 }
 
 #[tokio::main]
@@ -51,24 +63,23 @@ async fn main() {
 }
 
 async fn run() -> Result<(), String> {
-    let args = parse_args()?;
+    let args = Args::parse();
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,lobbybee=info,lobbybee_local=info".into());
     let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(filter)).try_init();
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
     let resources = bootstrap(&sdk, &args.template, &args.tenant).await.map_err(|e| e.to_string())?;
-    match args.command.as_str() {
-        "bootstrap" => {
+    match args.command {
+        Command::Bootstrap => {
             print!("{}", resources.env_lines());
             Ok(())
         }
-        "seed" => {
-            let app = local_app(&sdk, &resources, &args.tenant, args.port).await?;
+        Command::Seed { port } => {
+            let app = local_app(&sdk, &resources, &args.tenant, port).await?;
             let demo = seed_demo(&app).await?;
             print_demo(&demo);
             Ok(())
         }
-        "up" => up(&sdk, &resources, &args.tenant, args.port).await,
-        other => Err(format!("unknown command {other}")),
+        Command::Up { port } => up(&sdk, &resources, &args.tenant, port).await,
     }
 }
 

@@ -128,11 +128,7 @@ impl Outbound for DynamoStore {
             .set_expression_attribute_values(super::values_map(&values))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        super::applied(result)
     }
 
     async fn release_send_claim(&self, conversation_id: ConversationId, id: MessageId) -> Result<(), StoreError> {
@@ -183,11 +179,7 @@ impl Outbound for DynamoStore {
             .expression_attribute_values(":order", codec::s(&entry.position))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        super::applied(result)
     }
 }
 
