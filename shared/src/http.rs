@@ -158,3 +158,41 @@ pub fn json_object(request: &Request) -> Result<serde_json::Map<String, Value>, 
         _ => Err(HttpError::new(400, "Invalid JSON")),
     }
 }
+
+/// Decodes `%XX` escapes of a path segment (invalid escapes are kept as they are).
+pub fn percent_decode(segment: &str) -> String {
+    String::from_utf8_lossy(&percent_decode_bytes(segment.as_bytes())).into_owned()
+}
+
+/// The bytes behind `%XX` escapes (invalid escapes are kept as they are).
+pub fn percent_decode_bytes(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push((hi * 16 + lo) as u8);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decode;
+
+    #[test]
+    fn decodes_path_segments() {
+        assert_eq!(percent_decode("Room%20Service"), "Room Service");
+        assert_eq!(percent_decode("Caf%C3%A9"), "Café");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz"), "%zz");
+    }
+}

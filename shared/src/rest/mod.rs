@@ -1,17 +1,27 @@
 //! The REST API (docs/api.md §4), one Lambda behind the HTTP API (payload v2).
 //!
-//! [`handle`] answers CORS preflights, routes by method and path (with or without the trailing
-//! slash, with or without the `/api/chat` prefix), authenticates, and turns every error into
-//! the JSON shapes of the contract. Endpoints live in [`conversations`], [`admin`] and [`media`].
+//! [`handle`] runs each request through an axum [`Router`]: the routes of the contract (with or
+//! without the `/api/chat` prefix, and with or without the trailing slash: tower-http's
+//! `NormalizePath`), CORS for the configured origins (tower-http's `CorsLayer`; preflights are
+//! answered 204 as API Gateway does), and every error as the JSON shapes of the contract.
+//! Endpoints live in [`conversations`], [`admin`] and [`media`]; each is a plain async function
+//! of the app and the request exactly as the Lambda runtime delivered it.
 
 pub mod admin;
 pub mod conversations;
 pub mod form;
 pub mod media;
 
-use lambda_http::http::{HeaderValue, Method};
+use axum::Router;
+use axum::extract::{Path, Request as RoutedRequest, State};
+use axum::routing::{get, post, put};
+use http_body_util::BodyExt;
+use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
+use tower::ServiceExt;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::normalize_path::NormalizePath;
 use tracing::Instrument;
 
 use crate::app::App;
@@ -23,19 +33,161 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
     let span = tracing::info_span!("rest", request_id = %h::request_id(&request), method = %request.method());
     async move {
         let started = std::time::Instant::now();
-        let origin = h::header(&request, "origin").map(str::to_owned);
-        let mut response = if request.method() == Method::OPTIONS {
-            h::empty_response(204)
-        } else {
-            route(app, &request).await.unwrap_or_else(HttpError::into_response)
+        let service = NormalizePath::trim_trailing_slash(router(app));
+        let response = match service.oneshot(request).await {
+            Ok(response) => lambda_response(response).await,
+            Err(never) => match never {},
         };
-        add_cors(app, origin.as_deref(), &mut response);
         tracing::info!(status = response.status().as_u16(), "answered");
         crate::telemetry::metric("RestLatency", started.elapsed().as_secs_f64() * 1e3);
         response
     }
     .instrument(span)
     .await
+}
+
+/// The routes of docs/api.md §4, under `/api/chat` and at the root (the HTTP API's route is
+/// `/{proxy+}`; the local gateway and custom domains may or may not keep the prefix).
+fn router(app: &App) -> Router {
+    let routes = Router::new()
+        .route("/conversations", get(|s: State<App>, r| staff_call(s, r, conversations::list)))
+        .route("/conversations/{id}", get(|s: State<App>, Path(id): Path<String>, r| detail(s, id, r)))
+        .route("/conversations/create", post(|s: State<App>, r| staff_call(s, r, conversations::create)))
+        .route("/conversations/close", post(|s: State<App>, r| staff_call(s, r, conversations::close)))
+        .route("/conversations/transfer", post(|s: State<App>, r| staff_call(s, r, conversations::transfer)))
+        .route("/conversations/assign", post(|s: State<App>, r| staff_call(s, r, conversations::assign)))
+        .route("/messages/mark-read", post(|s: State<App>, r| staff_call(s, r, conversations::mark_read)))
+        .route("/messages/typing", post(|s: State<App>, r| staff_call(s, r, conversations::typing)))
+        .route("/messages/send", post(|s: State<App>, r| staff_call(s, r, conversations::send)))
+        .route("/upload-media", post(|s: State<App>, r| staff_call(s, r, media::upload)))
+        .route("/media/upload-url", post(|s: State<App>, r| staff_call(s, r, media::upload_url)))
+        .route("/media/{*key}", get(|s: State<App>, Path(key): Path<String>, r| download(s, key, r)))
+        .route("/guest/conversation-type", get(guest_conversation_type))
+        .route("/admin/hotels/{id}", put(|s: State<App>, id: Path<String>, r| admin_call(s, id, r, admin::put_hotel)))
+        .route(
+            "/admin/staff/{id}",
+            put(|s: State<App>, id: Path<String>, r| admin_call(s, id, r, admin::put_staff))
+                .delete(|s: State<App>, id: Path<String>, r| admin_call(s, id, r, admin::deactivate_staff)),
+        )
+        .route("/admin/guests/{id}", put(|s: State<App>, id: Path<String>, r| admin_call(s, id, r, admin::put_guest)))
+        .route("/admin/stays/{id}", put(|s: State<App>, id: Path<String>, r| admin_call(s, id, r, admin::put_stay)));
+    Router::new()
+        .nest("/api/chat", routes.clone())
+        .merge(routes)
+        .fallback(|| async { axum_response(Err(HttpError::new(404, "Not found"))) })
+        .method_not_allowed_fallback(|| async { axum_response(Err(HttpError::new(404, "Not found"))) })
+        .layer(cors(app))
+        .layer(axum::middleware::from_fn(preflight_no_content))
+        .with_state(app.clone())
+}
+
+/// The request as the Lambda runtime delivered it (headers, query and context extensions kept),
+/// its body read back from the router.
+async fn lambda_request(request: RoutedRequest) -> Result<Request, HttpError> {
+    let (parts, body) = request.into_parts();
+    let bytes = body.collect().await.map_err(|_| HttpError::new(400, "Invalid body"))?.to_bytes();
+    let body = if bytes.is_empty() { Body::Empty } else { Body::Binary(bytes.to_vec()) };
+    Ok(Request::from_parts(parts, body))
+}
+
+/// An endpoint's answer (or error, in the contract's JSON) as the router's response.
+fn axum_response(answer: Result<Response<Body>, HttpError>) -> axum::response::Response {
+    answer.unwrap_or_else(HttpError::into_response).map(axum::body::Body::new)
+}
+
+/// The router's response as the Lambda runtime sends it: JSON and text as text, the rest
+/// (media) as binary.
+async fn lambda_response(response: axum::response::Response) -> Response<Body> {
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let textual = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json") || t.starts_with("text/"));
+    let body = if bytes.is_empty() {
+        Body::Empty
+    } else if textual && let Ok(text) = String::from_utf8(bytes.to_vec()) {
+        Body::Text(text)
+    } else {
+        Body::Binary(bytes.to_vec())
+    };
+    Response::from_parts(parts, body)
+}
+
+/// Runs a staff endpoint: the caller authenticated as a chat member first.
+async fn staff_call(
+    State(app): State<App>,
+    request: RoutedRequest,
+    endpoint: impl AsyncFnOnce(&App, &StaffPrincipal, &Request) -> Result<Response<Body>, HttpError>,
+) -> axum::response::Response {
+    let answer = async {
+        let request = lambda_request(request).await?;
+        let principal = staff(&app, &request).await?;
+        endpoint(&app, &principal, &request).await
+    };
+    axum_response(answer.await)
+}
+
+/// Runs a provisioning endpoint on the entity `id`.
+async fn admin_call(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    request: RoutedRequest,
+    endpoint: impl AsyncFnOnce(&App, &Request, &str) -> Result<Response<Body>, HttpError>,
+) -> axum::response::Response {
+    let answer = async { endpoint(&app, &lambda_request(request).await?, &id).await };
+    axum_response(answer.await)
+}
+
+async fn detail(State(app): State<App>, id: String, request: RoutedRequest) -> axum::response::Response {
+    let answer = async {
+        let request = lambda_request(request).await?;
+        conversations::detail(&app, &staff(&app, &request).await?, &id, &request).await
+    };
+    axum_response(answer.await)
+}
+
+async fn download(State(app): State<App>, key: String, request: RoutedRequest) -> axum::response::Response {
+    let answer = async {
+        let request = lambda_request(request).await?;
+        media::download(&app, &staff(&app, &request).await?, &key).await
+    };
+    axum_response(answer.await)
+}
+
+async fn guest_conversation_type(State(app): State<App>, request: RoutedRequest) -> axum::response::Response {
+    let answer = async {
+        let request = lambda_request(request).await?;
+        conversations::guest_conversation_type(&app, &admin::provisioner(&app, &request).await?, &request).await
+    };
+    axum_response(answer.await)
+}
+
+/// CORS for the configured origins (`*` allows any): tower-http answers preflights and adds the
+/// headers to every answer for an allowed origin.
+fn cors(app: &App) -> CorsLayer {
+    let allowed = app.config.allowed_origins.clone();
+    let origin = AllowOrigin::predicate(move |origin: &HeaderValue, _| {
+        let origin = origin.to_str().unwrap_or_default().trim_end_matches('/');
+        allowed.iter().any(|o| o == "*" || o.eq_ignore_ascii_case(origin))
+    });
+    CorsLayer::new()
+        .allow_origin(origin)
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::HeaderName::from_static("x-api-key")])
+        .expose_headers([header::HeaderName::from_static("x-next-cursor")])
+        .max_age(std::time::Duration::from_secs(600))
+}
+
+/// Preflights answer 204 No Content, as API Gateway's own CORS does (tower-http answers 200).
+async fn preflight_no_content(request: RoutedRequest, next: axum::middleware::Next) -> axum::response::Response {
+    let preflight = request.method() == Method::OPTIONS;
+    let mut response = next.run(request).await;
+    if preflight && response.status() == StatusCode::OK {
+        *response.status_mut() = StatusCode::NO_CONTENT;
+    }
+    response
 }
 
 /// The public base of this API (`https://…/api/chat`), for the absolute links it answers with:
@@ -51,83 +203,6 @@ pub fn public_base(app: &App, request: &Request) -> String {
         _ => "https",
     };
     format!("{scheme}://{host}/api/chat")
-}
-
-/// Path segments after `/api/chat`, without empty segments (so trailing slashes don't matter).
-fn segments(request: &Request) -> Vec<String> {
-    let path = request.uri().path();
-    let path = path.strip_prefix("/api/chat").unwrap_or(path);
-    path.split('/').filter(|s| !s.is_empty()).map(percent_decode).collect()
-}
-
-/// Decodes `%XX` escapes of a path segment (invalid escapes are kept as they are).
-pub fn percent_decode(segment: &str) -> String {
-    String::from_utf8_lossy(&percent_decode_bytes(segment.as_bytes())).into_owned()
-}
-
-/// The bytes behind `%XX` escapes (invalid escapes are kept as they are).
-pub fn percent_decode_bytes(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
-        {
-            out.push((hi * 16 + lo) as u8);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    out
-}
-
-async fn route(app: &App, request: &Request) -> Result<Response<Body>, HttpError> {
-    let segments = segments(request);
-    let parts: Vec<&str> = segments.iter().map(String::as_str).collect();
-    let method = request.method().clone();
-    match (method, parts.as_slice()) {
-        (Method::GET, ["conversations"]) => conversations::list(app, &staff(app, request).await?, request).await,
-        (Method::GET, ["conversations", id]) => {
-            conversations::detail(app, &staff(app, request).await?, id, request).await
-        }
-        (Method::POST, ["conversations", "create"]) => {
-            conversations::create(app, &staff(app, request).await?, request).await
-        }
-        (Method::POST, ["conversations", "close"]) => {
-            conversations::close(app, &staff(app, request).await?, request).await
-        }
-        (Method::POST, ["conversations", "transfer"]) => {
-            conversations::transfer(app, &staff(app, request).await?, request).await
-        }
-        (Method::POST, ["conversations", "assign"]) => {
-            conversations::assign(app, &staff(app, request).await?, request).await
-        }
-        (Method::POST, ["messages", "mark-read"]) => {
-            conversations::mark_read(app, &staff(app, request).await?, request).await
-        }
-        (Method::POST, ["messages", "typing"]) => {
-            conversations::typing(app, &staff(app, request).await?, request).await
-        }
-        (Method::POST, ["messages", "send"]) => conversations::send(app, &staff(app, request).await?, request).await,
-        (Method::GET, ["guest", "conversation-type"]) => {
-            conversations::guest_conversation_type(app, &admin::provisioner(app, request).await?, request).await
-        }
-        (Method::PUT, ["admin", "hotels", id]) => admin::put_hotel(app, request, id).await,
-        (Method::PUT, ["admin", "staff", id]) => admin::put_staff(app, request, id).await,
-        (Method::DELETE, ["admin", "staff", id]) => admin::deactivate_staff(app, request, id).await,
-        (Method::PUT, ["admin", "guests", id]) => admin::put_guest(app, request, id).await,
-        (Method::PUT, ["admin", "stays", id]) => admin::put_stay(app, request, id).await,
-        (Method::POST, ["upload-media"]) => media::upload(app, &staff(app, request).await?, request).await,
-        (Method::POST, ["media", "upload-url"]) => media::upload_url(app, &staff(app, request).await?, request).await,
-        (Method::GET, ["media", key @ ..]) if !key.is_empty() => {
-            media::download(app, &staff(app, request).await?, &key.join("/")).await
-        }
-        _ => Err(HttpError::new(404, "Not found")),
-    }
 }
 
 /// Authenticates a staff JWT and checks the role is a chat role.
@@ -164,24 +239,6 @@ pub fn auth_error(err: StaffAuthError) -> HttpError {
     }
 }
 
-/// Adds CORS headers when the request's origin is configured (`*` allows any).
-fn add_cors(app: &App, origin: Option<&str>, response: &mut Response<Body>) {
-    let Some(origin) = origin else { return };
-    let allowed = &app.config.allowed_origins;
-    let allow = allowed.iter().any(|o| o == "*" || o.eq_ignore_ascii_case(origin.trim_end_matches('/')));
-    if !allow {
-        return;
-    }
-    let headers = response.headers_mut();
-    let value = |v: &str| HeaderValue::from_str(v).unwrap_or(HeaderValue::from_static(""));
-    headers.insert("access-control-allow-origin", value(origin));
-    headers.insert("access-control-allow-methods", HeaderValue::from_static("GET, POST, PUT, DELETE, OPTIONS"));
-    headers.insert("access-control-allow-headers", HeaderValue::from_static("Authorization, Content-Type, X-Api-Key"));
-    headers.insert("access-control-expose-headers", HeaderValue::from_static("X-Next-Cursor"));
-    headers.insert("access-control-max-age", HeaderValue::from_static("600"));
-    headers.insert("vary", HeaderValue::from_static("Origin"));
-}
-
 /// The REST answer to a refused chat action.
 pub(crate) fn chat_answer(error: &crate::chat::ChatError) -> HttpError {
     use crate::chat::ChatError;
@@ -206,18 +263,5 @@ pub(crate) fn chat_answer(error: &crate::chat::ChatError) -> HttpError {
             HttpError::field("staff_id", "Must be active staff of this hotel allowed in the conversation's department.")
         }
         ChatError::Internal(_) => HttpError::internal(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::percent_decode;
-
-    #[test]
-    fn decodes_path_segments() {
-        assert_eq!(percent_decode("Room%20Service"), "Room Service");
-        assert_eq!(percent_decode("Caf%C3%A9"), "Café");
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%zz"), "%zz");
     }
 }

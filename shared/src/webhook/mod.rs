@@ -76,7 +76,7 @@ async fn receive(app: &App, request: &Request) -> Result<Response<Body>, HttpErr
         // characters standing for bytes that were not text.
         let valid = raw.split(|b| *b == b'&').flat_map(|pair| pair.split(|b| *b == b'=')).all(|part| {
             let spaced: Vec<u8> = part.iter().map(|b| if *b == b'+' { b' ' } else { *b }).collect();
-            std::str::from_utf8(&crate::rest::percent_decode_bytes(&spaced)).is_ok()
+            std::str::from_utf8(&crate::http::percent_decode_bytes(&spaced)).is_ok()
         });
         if !valid {
             check_signature(app, request, raw, false)?;
