@@ -271,9 +271,7 @@ async fn handle_frame(
 }
 
 async fn load_principal(app: &App, staff_id: &str) -> Option<StaffPrincipal> {
-    let staff = app.store.get_staff(staff_id).await.ok().flatten().filter(|s| s.is_active)?;
-    let hotel = app.store.get_hotel(&staff.hotel_id).await.ok().flatten()?;
-    Some(StaffPrincipal { staff, hotel })
+    crate::auth::load_principal(app.store.as_ref(), staff_id).await.ok()
 }
 
 async fn run_staff_frame(

@@ -61,7 +61,13 @@ pub async fn authenticate_staff(
     let token = token.map(str::trim).filter(|t| !t.is_empty()).ok_or(StaffAuthError::Missing)?;
     let verifier = verifier.ok_or(StaffAuthError::NotConfigured)?;
     let claims = verifier.verify(token)?;
-    let staff = store.get_staff(&claims.user_id).await?.ok_or(StaffAuthError::UnknownUser)?;
+    load_principal(store, &claims.user_id).await
+}
+
+/// The stored profile of staff member `user_id` and their hotel, read now: how every action
+/// learns the caller's current rights (a socket's frames as well as REST calls).
+pub async fn load_principal(store: &dyn ChatStore, user_id: &str) -> Result<StaffPrincipal, StaffAuthError> {
+    let staff = store.get_staff(user_id).await?.ok_or(StaffAuthError::UnknownUser)?;
     if !staff.is_active {
         return Err(StaffAuthError::Inactive);
     }
