@@ -1,11 +1,11 @@
 //! Reopening a quiet conversation with a WhatsApp reply button (docs/api.md §6, §5).
 //!
-//! The dashboard shows "Conversation expired [Reopen]" on a conversation that has been quiet for
+//! The dashboard shows "Conversation expired \[Reopen\]" on a conversation that has been quiet for
 //! a while. Its `reopen-temporary` frame asks the guest, with an interactive WhatsApp message
 //! and one `Continue` reply button, whether to go on; the button's id names the conversation.
 //! When the guest presses it, Meta posts an `interactive` `button_reply` (or, for a template's
 //! quick-reply button, a `button` message with the same id as payload) to the webhook, which
-//! records "<first name> has reopened the conversation" there and tells the guest they are
+//! records "\<first name\> has reopened the conversation" there and tells the guest they are
 //! connected.
 //!
 //! This module holds what the three places (the staff action in `chat`, the payload in

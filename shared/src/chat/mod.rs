@@ -3,14 +3,14 @@
 //! their ports (`store`, `push` via `delivery`, `queues`), so its rules run against in-memory
 //! implementations in milliseconds (`tests.rs`) as well as against AWS.
 //!
-//! - [`access`]: which conversation a staff member may act on, now;
-//! - [`audience`]: who hears what (every push audience is computed here, so sockets and REST
+//! - `access`: which conversation a staff member may act on, now;
+//! - `audience`: who hears what (every push audience is computed here, so sockets and REST
 //!   notify exactly the same people);
-//! - [`send`]: staff messages and the reopen question, the 24-hour window, queueing for WhatsApp;
-//! - [`actions`]: read receipts, typing, closing;
-//! - [`lifecycle`]: opening, transferring, assigning;
+//! - `send`: staff messages and the reopen question, the 24-hour window, queueing for WhatsApp;
+//! - `actions`: read receipts, typing, closing;
+//! - `lifecycle`: opening, transferring, assigning;
 //! - [`rights`]: what a change of a member's rights does to their open sockets;
-//! - [`listing`]: the REST conversation objects.
+//! - `listing`: the REST conversation objects.
 
 mod access;
 mod actions;

@@ -91,7 +91,7 @@ async fn append_staff(
     }
 }
 
-/// `reopen-temporary`: stores the question "There is an update to your <Department>
+/// `reopen-temporary`: stores the question "There is an update to your \<Department\>
 /// conversation, do you want to continue?" as a staff message of a `service` conversation, to
 /// be sent as an interactive message with the `Continue` button inside WhatsApp's 24-hour
 /// window, or as the approved reopen template outside it. Without a template, outside the

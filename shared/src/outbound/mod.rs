@@ -1,15 +1,15 @@
 //! Staff messages on their way to WhatsApp (docs/api.md §7).
 //!
-//! `$default` and REST send put an [`OutboundJob`](crate::jobs::OutboundJob) on the outbound queue after storing the
+//! `$default` and REST send put an [`OutboundJob`] on the outbound queue after storing the
 //! message. The `outbound-sender` function consumes it: it calls the WhatsApp Cloud API, stores
 //! the returned `wamid` and moves the message to `sent`. Temporary failures (429, 5xx, network,
-//! and the Graph API's throttling codes whatever their status: see [`answers`]) are returned as
+//! and the Graph API's throttling codes whatever their status: see `answers`) are returned as
 //! batch item failures, made visible again after an exponential backoff (30 s, 1 min, 2 min,
 //! …); on the last attempt (the queue's `maxReceiveCount`) the message is marked
 //! `failed` and staff are told, and SQS moves the job to the dead-letter queue.
 //!
 //! A job lost between storing the message and queueing it (the function died in between) is
-//! found by [`sweep`] in the outbox (`store::outbox`) and queued again.
+//! found by [`sweep`] in the outbox (`store::Outbound`) and queued again.
 
 mod answers;
 mod cloud_api;

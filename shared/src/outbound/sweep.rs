@@ -25,7 +25,7 @@ pub struct SweepReport {
 }
 
 /// The `outbound-sweeper` task (every 5 minutes): queues the job of every message that has been
-/// `queued` for longer than [`LOST_AFTER`] again (store/outbox.rs). Each entry is first moved to
+/// `queued` for longer than [`LOST_AFTER`] again (`store/dynamo/outbox.rs`). Each entry is first moved to
 /// a later due time, then its job is queued, so a sweep that dies between the two only delays
 /// the message to the next due time, and two sweeps never both queue it.
 pub async fn sweep(app: &App, now: chrono::DateTime<chrono::Utc>) -> Result<SweepReport, String> {

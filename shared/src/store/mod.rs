@@ -1,5 +1,5 @@
 //! The store port: what the chat core needs from storage, one trait per aggregate, and the
-//! values they take and answer ([`types`]).
+//! values they take and answer (`types`).
 //!
 //! [`DynamoStore`] implements it on one DynamoDB table (docs/data-model.md); [`MemoryStore`]
 //! in memory, for fast tests of the chat rules. Handlers hold a `dyn` [`ChatStore`] (the sum of

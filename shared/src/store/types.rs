@@ -34,7 +34,7 @@ pub struct NewMessage {
     /// `queued` for staff messages on their way to WhatsApp.
     pub delivery_status: Option<DeliveryStatus>,
     /// How a `queued` message goes to WhatsApp; kept on its item (in the outbox) until its
-    /// delivery status moves on, so that a lost job can be queued again (`store::outbox`).
+    /// delivery status moves on, so that a lost job can be queued again (`store::Outbound`).
     pub send_as: OutboundKind,
     /// Provider id; a repeat is stored once.
     pub provider_message_id: Option<String>,
