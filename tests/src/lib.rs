@@ -13,6 +13,7 @@
 
 pub mod asyncapi;
 pub mod client;
+pub mod counters;
 pub mod faults;
 pub mod fixtures;
 pub mod openapi;
@@ -20,7 +21,7 @@ pub mod permissions;
 pub mod schema;
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -51,10 +52,22 @@ pub fn run<F: Future<Output = ()> + Send>(body: F) {
     permissions::save(&binary(), &calls().calls());
 }
 
-/// The AWS calls of this binary's stack.
-fn calls() -> &'static Arc<CallLog> {
+/// Whether this binary's call log asks DynamoDB for consumed capacity ([`ask_consumed_capacity`]).
+static ASK_CAPACITY: AtomicBool = AtomicBool::new(false);
+
+/// Makes this binary's stack ask DynamoDB for the capacity each request consumed (the
+/// benchmarks; the requests then carry `ReturnConsumedCapacity`). Call it before [`stack`].
+pub fn ask_consumed_capacity() {
+    ASK_CAPACITY.store(true, Ordering::Relaxed);
+}
+
+/// The AWS calls of this binary's stack: the distinct calls for the permissions check, and the
+/// requests per function and operation ([`CallLog::counts`]) for the benchmarks.
+pub fn calls() -> &'static Arc<CallLog> {
     static CALLS: OnceLock<Arc<CallLog>> = OnceLock::new();
-    CALLS.get_or_init(Arc::default)
+    CALLS.get_or_init(|| {
+        Arc::new(if ASK_CAPACITY.load(Ordering::Relaxed) { CallLog::asking_capacity() } else { CallLog::default() })
+    })
 }
 
 /// The running stack.
