@@ -1,20 +1,24 @@
 //! `lobbybee-local`: the local stack's command line.
 //!
 //! ```text
-//! lobbybee-local up        [--port 8080 (0: any free port)] [--template template.yaml] [--tenant local]
+//! lobbybee-local up        [--port 8080 (0: any free port)] [--template template.yaml] [--tenant local] [--count-calls]
 //! lobbybee-local bootstrap [--template template.yaml] [--tenant local]
 //! lobbybee-local seed      [--port 8080] [--tenant local]
 //! ```
 //! (`--help` on each.)
 //! `up` creates the resources, seeds the demo data, starts the gateway and prints the URLs and
 //! demo credentials; it runs until interrupted. The emulator itself (MiniStack) is started by
-//! `infra/scripts/up.sh`, which then runs this.
+//! `infra/scripts/up.sh`, which then runs this. With `--count-calls` the handlers' AWS requests
+//! are counted (with DynamoDB's consumed capacity) and served at `/_local/calls`, for the load
+//! generator (`infra/scripts/load.sh`).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use aws_config::BehaviorVersion;
 use clap::{Parser, Subcommand};
 use lobbybee::app::App;
+use lobbybee::calls::CallLog;
 use lobbybee::config::Config;
 use lobbybee_local::bootstrap::{LocalResources, bootstrap};
 use lobbybee_local::gateway::{self, GatewayOptions};
@@ -43,6 +47,10 @@ enum Command {
         /// Port of the gateway (0: any free port, printed).
         #[arg(long, default_value_t = 8080)]
         port: u16,
+        /// Count every AWS request of the handlers (and DynamoDB's consumed capacity) and serve
+        /// the counts at `/_local/calls` (the load generator).
+        #[arg(long)]
+        count_calls: bool,
     },
     /// Creates the resources and prints their names as environment lines.
     Bootstrap,
@@ -74,22 +82,27 @@ async fn run() -> Result<(), String> {
             Ok(())
         }
         Command::Seed { port } => {
-            let app = local_app(&sdk, &resources, &args.tenant, port).await?;
+            let app = local_app(&sdk, &resources, &args.tenant, port, None).await?;
             let demo = seed_demo(&app).await?;
             print_demo(&demo);
             Ok(())
         }
-        Command::Up { port } => up(&sdk, &resources, &args.tenant, port).await,
+        Command::Up { port, count_calls } => {
+            let calls = count_calls.then(|| Arc::new(CallLog::asking_capacity()));
+            up(&sdk, &resources, &args.tenant, port, calls).await
+        }
     }
 }
 
 /// The app of the local stack: its development secrets go to the emulator's Parameter Store
-/// and come back through the loader a deployed function uses.
+/// and come back through the loader a deployed function uses. With `calls`, every AWS call of
+/// the handlers is recorded there.
 async fn local_app(
     sdk: &aws_config::SdkConfig,
     resources: &LocalResources,
     tenant: &str,
     port: u16,
+    calls: Option<&Arc<CallLog>>,
 ) -> Result<App, String> {
     let path = env::secrets_path(tenant);
     let values = env::secret_values();
@@ -99,7 +112,10 @@ async fn local_app(
     extra.push(("SECRETS_PATH".into(), path));
     let needs = lobbybee::config::all_needs();
     let config = Config::load(sdk, &needs, |key| env::lookup(key, &extra)).await.map_err(|e| e.to_string())?;
-    Ok(App::new(config, sdk))
+    Ok(match calls {
+        Some(log) => App::recording(config, sdk, log),
+        None => App::new(config, sdk),
+    })
 }
 
 async fn seed_demo(app: &App) -> Result<seed::DemoData, String> {
@@ -108,16 +124,25 @@ async fn seed_demo(app: &App) -> Result<seed::DemoData, String> {
     seed::seed(app.store.as_ref(), &jwt, &guest).await.map_err(|e| e.to_string())
 }
 
-async fn up(sdk: &aws_config::SdkConfig, resources: &LocalResources, tenant: &str, port: u16) -> Result<(), String> {
+async fn up(
+    sdk: &aws_config::SdkConfig,
+    resources: &LocalResources,
+    tenant: &str,
+    port: u16,
+    calls: Option<Arc<CallLog>>,
+) -> Result<(), String> {
     // Bound first, so that `--port 0` (any free port) works: the handlers' settings name it.
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
     let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-    let app = local_app(sdk, resources, tenant, port).await?;
+    let app = local_app(sdk, resources, tenant, port, calls.as_ref()).await?;
     let demo = seed_demo(&app).await?;
     let options = GatewayOptions::like_aws(resources);
-    let tools = local_tools(&demo);
+    let tools = match calls {
+        Some(log) => local_tools(&demo).with_calls(log),
+        None => local_tools(&demo),
+    };
     let gateway = gateway::start_with_tools(app, listener, options, Some(tools)).await.map_err(|e| e.to_string())?;
     let http = gateway.http_base();
     println!("LobbyBee Chat is running locally\n");

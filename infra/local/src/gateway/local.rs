@@ -19,11 +19,14 @@
 //!   at its idle timeout or maximum lifetime, so that reconnecting clients can be tried; with
 //!   `hold`, new handshakes are refused (503) until `POST /_local/sockets/resume`, so that a test
 //!   can act while a client is away.
+//! - `GET /_local/calls`: the AWS requests the functions made so far, per function and operation,
+//!   with the DynamoDB capacity they consumed (`lobbybee::calls::Counts`), when the gateway was
+//!   started with a call log (`lobbybee-local up --count-calls`; the load generator reads it).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -33,6 +36,7 @@ use axum::http::{HeaderMap, Request, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
 use lobbybee::auth::{jwt, signature};
+use lobbybee::calls::CallLog;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -68,6 +72,8 @@ pub struct LocalTools {
     reported: Mutex<HashMap<String, String>>,
     /// Whether socket handshakes are refused (after a drop with `hold`).
     holding: AtomicBool,
+    /// The handlers' AWS calls, when they are counted.
+    calls: Option<Arc<CallLog>>,
 }
 
 impl LocalTools {
@@ -94,7 +100,14 @@ impl LocalTools {
             app_secret,
             reported: Mutex::default(),
             holding: AtomicBool::new(false),
+            calls: None,
         }
+    }
+
+    /// Serves the counts of `log` (the log the handlers' app records into) at `/_local/calls`.
+    pub fn with_calls(mut self, log: Arc<CallLog>) -> Self {
+        self.calls = Some(log);
+        self
     }
 
     fn reported(&self, wamid: &str) -> Option<String> {
@@ -123,6 +136,15 @@ pub(super) fn routes() -> Router<St> {
         .route("/_local/guest/inbox", get(inbox))
         .route("/_local/sockets/drop", post(drop_sockets))
         .route("/_local/sockets/resume", post(resume_sockets))
+        .route("/_local/calls", get(calls))
+}
+
+/// `GET /_local/calls`.
+async fn calls(State(st): State<St>) -> Response {
+    match st.local.as_ref().and_then(|tools| tools.calls.as_ref()) {
+        Some(log) => json_response(StatusCode::OK, &json!(log.counts())),
+        None => not_found(),
+    }
 }
 
 /// Whether socket handshakes are being refused (`/_local/sockets/drop` with `hold`).
