@@ -15,7 +15,8 @@
 //!   staff sockets), and of the answers;
 //! - CPU time and resident memory of the gateway process, the emulator (`--emulator-pid`) and
 //!   the generator itself, from `/proc`;
-//! - the AWS calls per message, from the gateway's counters (`/_local/calls`).
+//! - the AWS calls per message, from the gateway's counters (`/_local/calls`; `--counts off`
+//!   runs the gateway without counting, to see what counting costs it).
 //!
 //! `--fan-out 1,10,100,500` instead measures one guest message to that many staff sockets of one
 //! department ([`fanout`]). Figures, never assertions: it exits 3 when the check found a loss, a
@@ -36,8 +37,8 @@ use std::time::Duration;
 use schedule::Rates;
 
 const USAGE: &str = "usage: load [--staff 50] [--departments 4] [--guests 20] [--simple 10] [--meta 5] [--replies 5]
-            [--duration 30] [--drain 20] [--timeout 10] [--emulator-pid PID]
-            [--fan-out 1,10,100,500 [--rounds 5]] [--gateway PATH] [--template template.yaml]";
+            [--duration 30] [--drain 20] [--timeout 10] [--emulator-pid PID] [--counts on|off]
+            [--fan-out 1,10,100,500 [--rounds 20]] [--gateway PATH] [--template template.yaml]";
 
 /// The command line.
 #[derive(Debug, Clone)]
@@ -58,6 +59,8 @@ pub struct Options {
     pub timeout: Duration,
     /// The emulator's process, to measure it.
     pub emulator_pid: Option<u32>,
+    /// Whether the gateway counts its AWS calls.
+    pub count_calls: bool,
     /// Fan-out mode: socket counts.
     pub fan_out: Option<Vec<usize>>,
     /// Fan-out mode: messages per socket count.
@@ -78,8 +81,9 @@ fn parse() -> Result<Options, String> {
         drain: Duration::from_secs(20),
         timeout: Duration::from_secs(10),
         emulator_pid: None,
+        count_calls: true,
         fan_out: None,
-        rounds: 5,
+        rounds: 20,
         gateway: stack::sibling_gateway(),
         template: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")),
     };
@@ -100,6 +104,7 @@ fn parse() -> Result<Options, String> {
             "--drain" => options.drain = seconds()?,
             "--timeout" => options.timeout = seconds()?,
             "--emulator-pid" => options.emulator_pid = Some(value.parse().map_err(|_| "--emulator-pid takes a pid")?),
+            "--counts" => options.count_calls = value != "off",
             "--rounds" => options.rounds = count()?.max(1),
             "--gateway" => options.gateway = PathBuf::from(value),
             "--template" => options.template = PathBuf::from(value),

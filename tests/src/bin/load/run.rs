@@ -208,6 +208,10 @@ fn print_calls(counts: &Counts, report: &Report) {
     let accepted = |kind: Kind| report.kinds.get(&kind).map_or(0, |k| k.accepted);
     const MESSAGES: [&str; 3] = ["guest-webhook", "ws-default", "outbound-sender"];
     println!();
+    if counts.0.is_empty() {
+        println!("no AWS calls counted (the gateway ran with --counts off)");
+        return;
+    }
     counters::print(
         "AWS calls per guest message (simple and Meta as sent), from the gateway's counters",
         &functions(counts, |f| f == "guest-webhook"),

@@ -28,12 +28,15 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// Starts `binary up --port 0 --tenant TENANT --count-calls` (quiet logs, no metric lines) and
-    /// waits for the address it prints.
-    pub fn start(binary: &Path, template: &Path, tenant: &str) -> Result<Gateway, String> {
-        let mut child = Command::new(binary)
-            .args(["up", "--port", "0", "--count-calls", "--tenant", tenant, "--template"])
-            .arg(template)
+    /// Starts `binary up --port 0 --tenant TENANT` (quiet logs, no metric lines; with
+    /// `--count-calls` when `count_calls`) and waits for the address it prints.
+    pub fn start(binary: &Path, template: &Path, tenant: &str, count_calls: bool) -> Result<Gateway, String> {
+        let mut command = Command::new(binary);
+        command.args(["up", "--port", "0", "--tenant", tenant, "--template"]).arg(template);
+        if count_calls {
+            command.arg("--count-calls");
+        }
+        let mut child = command
             .env("RUST_LOG", "error")
             .env("LOBBYBEE_METRICS", "off")
             .stdout(Stdio::piped())
