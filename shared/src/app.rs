@@ -85,7 +85,7 @@ impl App {
         ));
         let pusher: Arc<dyn Pusher> = Arc::new(ManagementApi::new(sdk, recorder(Service::Management)));
         let delivery = Delivery::new(config.clone(), store.clone(), pusher, queues.clone());
-        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build().unwrap_or_default();
+        let http = https().timeout(std::time::Duration::from_secs(10)).build().unwrap_or_default();
         App { config, store, delivery, queues, sqs, s3, http }
     }
 
@@ -109,10 +109,19 @@ impl App {
             queues,
             sqs: aws_sdk_sqs::Client::new(&sdk),
             s3: aws_sdk_s3::Client::new(&sdk),
-            http: reqwest::Client::new(),
+            http: https().build().unwrap_or_default(),
         };
         (app, ports)
     }
+}
+
+/// A builder of HTTPS clients on the one TLS stack of the stack: rustls over aws-lc-rs, the AWS
+/// SDK's. reqwest is built without a crypto provider of its own, so this installs aws-lc-rs as
+/// the process's rustls provider first (once; later calls find it installed). Every `reqwest`
+/// client of the workspace is built through it.
+pub fn https() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    reqwest::Client::builder()
 }
 
 /// The in-memory ports of [`App::in_memory`] (clones share their state with the app's).

@@ -156,7 +156,7 @@ pub struct Answer {
 
 /// An HTTP request builder for the gateway.
 pub fn http() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("http client")
+    lobbybee::app::https().redirect(reqwest::redirect::Policy::none()).build().expect("http client")
 }
 
 /// Sends a request and reads the answer.

@@ -39,7 +39,7 @@ impl FaultProxy {
             failing: AtomicBool::new(false),
             only: std::sync::Mutex::new(None),
             failed: AtomicUsize::new(0),
-            http: reqwest::Client::new(),
+            http: lobbybee::app::https().build().expect("http client"),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fault proxy");
         let url = format!("http://{}", listener.local_addr().expect("proxy address"));

@@ -62,7 +62,7 @@ impl Stack {
         let root = api.split("/api/chat").next().unwrap_or(&api).trim_end_matches('/').to_owned();
         let ws = ws.unwrap_or_else(|| format!("{}/", root.replacen("http", "ws", 1)));
         let webhook = webhook.unwrap_or_else(|| format!("{api}guest-webhook/"));
-        let http = reqwest::Client::builder()
+        let http = lobbybee::app::https()
             .timeout(std::time::Duration::from_secs(30))
             .redirect(reqwest::redirect::Policy::none())
             .build()

@@ -33,8 +33,11 @@ impl Target {
         headers: &[(&str, String)],
         body: Option<String>,
     ) -> (u16, Value) {
-        let mut request =
-            reqwest::Client::new().request(method, format!("{}{path}", self.base)).timeout(Duration::from_secs(60));
+        let mut request = lobbybee::app::https()
+            .build()
+            .expect("http client")
+            .request(method, format!("{}{path}", self.base))
+            .timeout(Duration::from_secs(60));
         if let Some(host) = &self.host {
             request = request.header("host", host);
         }

@@ -163,7 +163,7 @@ impl Webhooks {
     pub fn new(http: &str, phone_number_id: &str, timeout: Duration) -> Webhooks {
         let secret = |key: &str| lobbybee_local::env::lookup(key, &[]).unwrap_or_default();
         Webhooks {
-            client: reqwest::Client::builder().timeout(timeout).build().unwrap_or_default(),
+            client: lobbybee::app::https().timeout(timeout).build().unwrap_or_default(),
             url: format!("{http}/api/chat/guest-webhook/"),
             webhook_secret: secret("WEBHOOK_SECRET"),
             app_secret: secret("WHATSAPP_APP_SECRET"),

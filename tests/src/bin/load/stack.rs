@@ -61,7 +61,7 @@ impl Gateway {
             return Err("the gateway exited before printing its address".into());
         };
         let ws = http.replacen("http://", "ws://", 1);
-        Ok(Gateway { child, http, ws, pid, client: reqwest::Client::new() })
+        Ok(Gateway { child, http, ws, pid, client: lobbybee::app::https().build().unwrap_or_default() })
     }
 
     /// What the functions' AWS calls counted so far.
