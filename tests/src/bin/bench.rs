@@ -26,7 +26,7 @@ fn report(name: &str, mut samples: Vec<Duration>) {
     samples.sort();
     let pick = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
     println!(
-        "{name:<44} n={:<4} p50={:>7.1} ms  p95={:>7.1} ms  max={:>7.1} ms",
+        "{name:<48} n={:<4} p50={:>7.1} ms  p95={:>7.1} ms  max={:>7.1} ms",
         samples.len(),
         pick(0.5).as_secs_f64() * 1e3,
         pick(0.95).as_secs_f64() * 1e3,
