@@ -126,6 +126,7 @@ fn main() {
             std::process::exit(2);
         }
     };
+    stack::stop_gateway_on_panic();
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {

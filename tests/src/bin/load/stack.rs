@@ -5,6 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use aws_config::BehaviorVersion;
 use futures::stream::{self, StreamExt};
@@ -14,6 +15,22 @@ use lobbybee::department::Department;
 use lobbybee::model::{Guest, GuestStatus, Hotel, Staff, Stay, StayStatus, UserType};
 use lobbybee::store::{Directory, DynamoStore};
 use lobbybee_local::env;
+
+/// The gateway process, for the panic hook: this binary aborts on panic (release profile), so
+/// no destructor would stop it.
+static RUNNING: AtomicU32 = AtomicU32::new(0);
+
+/// Makes a panic stop the gateway process before the generator aborts.
+pub fn stop_gateway_on_panic() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let pid = RUNNING.load(Ordering::SeqCst);
+        if pid != 0 {
+            let _ = Command::new("kill").arg(pid.to_string()).status();
+        }
+        previous(info);
+    }));
+}
 
 /// A running gateway process; killed when dropped.
 pub struct Gateway {
@@ -44,6 +61,7 @@ impl Gateway {
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
         let pid = child.id();
+        RUNNING.store(pid, Ordering::SeqCst);
         let stdout = child.stdout.take().ok_or("no stdout")?;
         let mut lines = BufReader::new(stdout).lines();
         let mut http = None;
@@ -78,6 +96,7 @@ impl Drop for Gateway {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        RUNNING.store(0, Ordering::SeqCst);
     }
 }
 
