@@ -176,33 +176,39 @@ fn one_queue_message_delivered_twice_at_once_reaches_whatsapp_once() {
     });
 }
 
+/// A reply to a guest whose number makes the fake WhatsApp API refuse the first two sends
+/// (`prefix`) is retried by the queue, stays `queued` meanwhile, and is sent exactly once on the
+/// third attempt.
+async fn sent_once_on_the_third_attempt(prefix: &str) {
+    let stack = stack().await;
+    let hotel = TestHotel::create(stack).await;
+    let number = lobbybee_e2e::client::guest_numbered(stack, &hotel, prefix).await;
+    let (conversation, _) = guest_writes(stack, &number, "Reception", "Hello?").await;
+    let reply = lobbybee_e2e::client::queued_reply(stack, &hotel, conversation).await;
+    let job = lobbybee::jobs::OutboundJob {
+        conversation_id: conversation,
+        message_id: Some(reply),
+        kind: lobbybee::model::OutboundKind::Message,
+    };
+    let body = serde_json::to_string(&job).expect("job");
+    for receives in 1..=3u32 {
+        let event = lobbybee_e2e::client::sqs_event(&stack.resources.outbound_queue_url, body.clone(), receives);
+        let answer = lobbybee::calls::FUNCTION
+            .scope("outbound-sender", lobbybee::outbound::handle_batch(&stack.app, event))
+            .await;
+        let retried = !answer.batch_item_failures.is_empty();
+        assert_eq!(retried, receives < 3, "attempt {receives}");
+        let message = stack.app.store.get_message(conversation, reply).await.unwrap().expect("reply");
+        let expected = if receives < 3 { DeliveryStatus::Queued } else { DeliveryStatus::Sent };
+        assert_eq!(message.delivery_status, Some(expected), "attempt {receives}");
+    }
+    let to = number.trim_start_matches('+').to_owned();
+    assert_eq!(stack.gateway.whatsapp().all().iter().filter(|s| s.body["to"] == to.as_str()).count(), 1);
+}
+
 #[test]
 fn whatsapp_failing_twice_then_accepting_gets_the_reply_exactly_once() {
-    run(async {
-        let stack = stack().await;
-        let hotel = TestHotel::create(stack).await;
-        let number = lobbybee_e2e::client::guest_numbered(stack, &hotel, fake_whatsapp::FLAKY_PREFIX).await;
-        let (conversation, _) = guest_writes(stack, &number, "Reception", "Hello?").await;
-        let reply = lobbybee_e2e::client::queued_reply(stack, &hotel, conversation).await;
-        let job = lobbybee::jobs::OutboundJob {
-            conversation_id: conversation,
-            message_id: Some(reply),
-            kind: lobbybee::model::OutboundKind::Message,
-        };
-        let body = serde_json::to_string(&job).expect("job");
-        for receives in 1..=3u32 {
-            let event = lobbybee_e2e::client::sqs_event(&stack.resources.outbound_queue_url, body.clone(), receives);
-            let answer = lobbybee::calls::FUNCTION
-                .scope("outbound-sender", lobbybee::outbound::handle_batch(&stack.app, event))
-                .await;
-            let retried = !answer.batch_item_failures.is_empty();
-            assert_eq!(retried, receives < 3, "attempt {receives}");
-        }
-        let to = number.trim_start_matches('+').to_owned();
-        assert_eq!(stack.gateway.whatsapp().all().iter().filter(|s| s.body["to"] == to.as_str()).count(), 1);
-        let message = stack.app.store.get_message(conversation, reply).await.unwrap().expect("reply");
-        assert_eq!(message.delivery_status, Some(lobbybee::model::DeliveryStatus::Sent));
-    });
+    run(sent_once_on_the_third_attempt(fake_whatsapp::FLAKY_PREFIX));
 }
 
 #[test]
@@ -248,33 +254,8 @@ fn a_staff_message_whose_job_was_lost_is_swept_queued_again_and_sent_once() {
 
 #[test]
 fn whatsapp_over_its_throughput_answers_400_and_the_reply_is_retried_and_sent_once() {
-    run(async {
-        let stack = stack().await;
-        let hotel = TestHotel::create(stack).await;
-        let number = lobbybee_e2e::client::guest_numbered(stack, &hotel, fake_whatsapp::THROTTLED_PREFIX).await;
-        let (conversation, _) = guest_writes(stack, &number, "Reception", "Hello?").await;
-        let reply = lobbybee_e2e::client::queued_reply(stack, &hotel, conversation).await;
-        let job = lobbybee::jobs::OutboundJob {
-            conversation_id: conversation,
-            message_id: Some(reply),
-            kind: lobbybee::model::OutboundKind::Message,
-        };
-        let body = serde_json::to_string(&job).expect("job");
-        // Meta answers a throughput limit with a 400 carrying code 130429: not a refusal.
-        for receives in 1..=3u32 {
-            let event = lobbybee_e2e::client::sqs_event(&stack.resources.outbound_queue_url, body.clone(), receives);
-            let answer = lobbybee::calls::FUNCTION
-                .scope("outbound-sender", lobbybee::outbound::handle_batch(&stack.app, event))
-                .await;
-            let retried = !answer.batch_item_failures.is_empty();
-            assert_eq!(retried, receives < 3, "attempt {receives}");
-            let message = stack.app.store.get_message(conversation, reply).await.unwrap().expect("reply");
-            let expected = if receives < 3 { DeliveryStatus::Queued } else { DeliveryStatus::Sent };
-            assert_eq!(message.delivery_status, Some(expected), "attempt {receives}");
-        }
-        let to = number.trim_start_matches('+').to_owned();
-        assert_eq!(stack.gateway.whatsapp().all().iter().filter(|s| s.body["to"] == to.as_str()).count(), 1);
-    });
+    // Meta answers a throughput limit with a 400 carrying code 130429: not a refusal.
+    run(sent_once_on_the_third_attempt(fake_whatsapp::THROTTLED_PREFIX));
 }
 
 #[test]
