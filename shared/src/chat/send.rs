@@ -55,7 +55,7 @@ pub async fn store_staff_message(
         delivery_status: Some(if outside_window { DeliveryStatus::Failed } else { DeliveryStatus::Queued }),
         ..staff_text(principal)
     };
-    let appended = append_staff(app, conversation_id, new, now).await?;
+    let appended = append_staff(app, &conversation, new, now).await?;
     Ok(StaffSend { conversation: appended.0, message: appended.1, guest, outside_window, kind: OutboundKind::Message })
 }
 
@@ -78,11 +78,11 @@ fn staff_text(principal: &StaffPrincipal) -> NewMessage {
 /// Appends a staff-written message (never a duplicate: staff messages carry no provider id).
 async fn append_staff(
     app: &App,
-    conversation_id: ConversationId,
+    conversation: &Conversation,
     new: NewMessage,
     now: DateTime<Utc>,
 ) -> Result<(Conversation, Message), ChatError> {
-    match app.store.add_message(conversation_id, new, now).await? {
+    match app.store.append_to(conversation, new, now).await? {
         AppendOutcome::Stored(appended) => {
             crate::telemetry::metric("MessagesOut", 1.0);
             Ok((appended.conversation, appended.message))
@@ -121,7 +121,7 @@ pub async fn store_reopen_request(
         send_as: kind.clone(),
         ..staff_text(principal)
     };
-    let (conversation, message) = append_staff(app, conversation_id, new, now).await?;
+    let (conversation, message) = append_staff(app, &conversation, new, now).await?;
     Ok(StaffSend { conversation, message, guest, outside_window: false, kind })
 }
 
@@ -154,7 +154,7 @@ pub async fn publish_staff_message(app: &App, origin: &Origin, sent: &StaffSend)
         let note = NewMessage::system(
             "This message was not sent to WhatsApp: the guest has not written in the last 24 hours.",
         );
-        match app.store.add_message(sent.conversation.id, note, crate::clock::now()).await {
+        match app.store.append_to(&sent.conversation, note, crate::clock::now()).await {
             Ok(AppendOutcome::Stored(appended)) => {
                 let server = Origin { connection_id: None, ..origin.clone() };
                 announce_message(app, &server, &appended.conversation, &appended.message, &sent.guest).await;

@@ -175,6 +175,33 @@ pub trait Messages: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<AppendOutcome, StoreError>;
 
+    /// [`Messages::add_guest_message`] for a guest record read just now: the first attempt goes
+    /// to the record's active conversation in `department` (or creates one when it has none), so
+    /// a store that appends optimistically does not read the lock again. A record that went
+    /// stale meanwhile costs a retry, never a wrong write: the write's own conditions decide.
+    async fn add_guest_message_from(
+        &self,
+        record: &GuestRecord,
+        department: Department,
+        new_type: ConversationType,
+        message: NewMessage,
+        now: DateTime<Utc>,
+    ) -> Result<AppendOutcome, StoreError> {
+        self.add_guest_message(&record.guest, department, new_type, message, now).await
+    }
+
+    /// [`Messages::add_message`] to a conversation the caller has just read: the first attempt
+    /// starts from `known` (its `msg_seq`), so a store that appends optimistically reads the
+    /// conversation again only when another write got there first.
+    async fn append_to(
+        &self,
+        known: &Conversation,
+        message: NewMessage,
+        now: DateTime<Utc>,
+    ) -> Result<AppendOutcome, StoreError> {
+        self.add_message(known.id, message, now).await
+    }
+
     /// Reads a stored idempotency record.
     async fn provider_message(&self, provider_id: &str) -> Result<Option<IdempotencyRecord>, StoreError>;
 

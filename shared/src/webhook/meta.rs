@@ -164,13 +164,13 @@ async fn meta_message(app: &App, hotel_id: &str, message: &Value) -> Result<(), 
     let department = latest.as_ref().map_or(Department::Reception, |c| c.department);
     let kind = record.guest.new_conversation_type();
     let outcome = match latest {
-        Some(c) => match app.store.add_message(c.id, new.clone(), now).await {
+        Some(c) => match app.store.append_to(&c, new.clone(), now).await {
             Err(StoreError::ConversationClosed) => {
                 app.store.add_guest_message(&record.guest, department, kind, new, now).await
             }
             other => other,
         },
-        None => app.store.add_guest_message(&record.guest, department, kind, new, now).await,
+        None => app.store.add_guest_message_from(&record, department, kind, new, now).await,
     }?;
     if let AppendOutcome::Stored(mut appended) = outcome {
         crate::telemetry::metric("MessagesIn", 1.0);
@@ -211,15 +211,15 @@ async fn accept_reopen(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<bool, Skip> {
     let conversation = app.store.get_conversation(conversation_id).await?;
-    let own = conversation.is_some_and(|c| {
+    let own = conversation.filter(|c| {
         c.guest_id == record.guest.id && c.hotel_id == record.guest.hotel_id && c.status == ConversationStatus::Active
     });
-    if !own {
+    let Some(conversation) = own else {
         tracing::info!(conversation_id, "reopen button for a conversation that is not the guest's active one");
         return Ok(false);
-    }
+    };
     let note = NewMessage { content: reopen::reopened_note(&record.guest), ..reply.clone() };
-    let appended = match app.store.add_message(conversation_id, note, now).await {
+    let appended = match app.store.append_to(&conversation, note, now).await {
         Ok(AppendOutcome::Stored(appended)) => appended,
         Ok(AppendOutcome::Duplicate(_)) => return Ok(true),
         Err(StoreError::ConversationClosed | StoreError::NotFound) => return Ok(false),

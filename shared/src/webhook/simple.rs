@@ -147,11 +147,23 @@ fn validate_simple(app: &App, body: &Map<String, Value>) -> Result<SimpleMessage
 
 pub(super) async fn receive_simple(app: &App, body: &Map<String, Value>) -> Result<Response<Body>, HttpError> {
     let input = validate_simple(app, body)?;
-    if let Some(pmid) = &input.provider_message_id
-        && let Some(record) = app.store.provider_message(pmid).await?
-    {
-        return Ok(created(&record));
+    // A repeated provider id is recognised by the write itself; only when this request cannot be
+    // stored now does the earlier answer have to be looked for (a repeat of a message that was
+    // stored before the guest's stay or conversation ended still answers 201).
+    let provider_id = input.provider_message_id.clone();
+    match store_simple(app, input).await {
+        Err(refused) if refused.status < 500 => match &provider_id {
+            Some(pmid) => match app.store.provider_message(pmid).await? {
+                Some(record) => Ok(created(&record)),
+                None => Err(refused),
+            },
+            None => Err(refused),
+        },
+        other => other,
     }
+}
+
+async fn store_simple(app: &App, input: SimpleMessage) -> Result<Response<Body>, HttpError> {
     let record = find_guest(app, input.number.as_str(), input.hotel_id.as_deref()).await?;
     let stay = record.active_stay().cloned().ok_or_else(no_active_stay)?;
     let new = NewMessage {
@@ -170,15 +182,15 @@ pub(super) async fn receive_simple(app: &App, body: &Map<String, Value>) -> Resu
     let outcome = match input.conversation_id {
         Some(id) => {
             let conversation = app.store.get_conversation(id).await?;
-            let usable = conversation.as_ref().is_some_and(|c| {
+            let usable = conversation.filter(|c| {
                 c.guest_id == record.guest.id
                     && c.hotel_id == record.guest.hotel_id
                     && c.status == ConversationStatus::Active
             });
-            if !usable {
+            let Some(conversation) = usable else {
                 return Err(HttpError::conversation_not_found());
-            }
-            match app.store.add_message(id, new, now).await {
+            };
+            match app.store.append_to(&conversation, new, now).await {
                 Err(StoreError::ConversationClosed | StoreError::NotFound) => {
                     return Err(HttpError::conversation_not_found());
                 }
@@ -187,7 +199,7 @@ pub(super) async fn receive_simple(app: &App, body: &Map<String, Value>) -> Resu
         }
         None => {
             let kind = record.guest.new_conversation_type();
-            app.store.add_guest_message(&record.guest, input.department, kind, new, now).await?
+            app.store.add_guest_message_from(&record, input.department, kind, new, now).await?
         }
     };
     let answer = match outcome {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{Scene, Subject, add, guest_text, say, staff_reply, unique};
+use super::{Scene, Subject, add, guest_text, say, staff_reply, stored, unique};
 use crate::department::Department;
 use crate::model::{ConversationType, MessageType, OutboundKind};
 use crate::store::keys::MESSAGE_ID_STRIDE;
@@ -143,4 +143,57 @@ pub async fn media_urls_are_set_on_stored_messages_only(subject: &dyn Subject) {
     assert_eq!(store.get_message(first.conversation.id, first.message.id).await.expect("read"), Some(set));
     let missing = store.set_media_url(first.conversation.id, first.message.id + 1, url, at).await;
     assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+}
+
+/// Appends that start from what the caller read earlier (`append_to` a conversation,
+/// `add_guest_message_from` a guest record) land where a fresh read would send them when that
+/// read went stale: after other messages, at the next id; after a close, refused (`append_to`)
+/// or in a new conversation (the guest's). A repeated provider id stays a duplicate.
+pub async fn appends_from_a_stale_read_land_where_a_fresh_read_would(subject: &dyn Subject) {
+    let store = subject.store();
+    let Scene { guest, .. } = Scene::new(store).await;
+    let first = say(store, &guest, Department::Reception, "hello").await;
+    let stale_record = store.guest_record(guest.id).await.expect("read").expect("stored");
+    let stale = first.conversation.clone();
+    let second = add(store, stale.id, staff_reply("hi", OutboundKind::Message)).await;
+
+    let now = crate::clock::now();
+    let third = stored(store.append_to(&stale, guest_text("from a stale read"), now).await.expect("append"));
+    assert_eq!(third.message.id, second.message.id + 1, "the id after the newest, not after the stale one");
+    assert_eq!((third.conversation.msg_seq, third.conversation.unread_count), (3, 2));
+    let fourth = store
+        .add_guest_message_from(&stale_record, Department::Reception, ConversationType::Service, guest_text("+"), now)
+        .await
+        .expect("append");
+    let fourth = stored(fourth);
+    assert_eq!((fourth.conversation.id, fourth.message.id, fourth.created), (stale.id, third.message.id + 1, false));
+
+    let pmid = format!("wamid.{}", unique());
+    let once = NewMessage { provider_message_id: Some(pmid.clone()), ..guest_text("once") };
+    let kept = stored(store.append_to(&stale, once.clone(), now).await.expect("append"));
+    let again = store.append_to(&stale, once.clone(), now).await.expect("append");
+    assert_eq!(again, AppendOutcome::Duplicate(kept.record()));
+    let again = store
+        .add_guest_message_from(&stale_record, Department::Reception, ConversationType::Service, once, now)
+        .await
+        .expect("append");
+    assert_eq!(again, AppendOutcome::Duplicate(kept.record()));
+
+    store.close_conversation(stale.id, now).await.expect("close");
+    let refused = store.append_to(&stale, guest_text("late"), now).await;
+    assert!(matches!(refused, Err(StoreError::ConversationClosed)), "{refused:?}");
+    let reopened = store
+        .add_guest_message_from(&stale_record, Department::Reception, ConversationType::Service, guest_text("b"), now)
+        .await
+        .expect("append");
+    let reopened = stored(reopened);
+    assert!(reopened.created, "the stale record named a closed conversation: a new one is opened");
+    assert_ne!(reopened.conversation.id, stale.id);
+    let fresh_record = store.guest_record(guest.id).await.expect("read").expect("stored");
+    let later = store
+        .add_guest_message_from(&stale_record, Department::Reception, ConversationType::Service, guest_text("c"), now)
+        .await
+        .expect("append");
+    assert_eq!(stored(later).conversation.id, reopened.conversation.id, "and the next one joins it");
+    assert_eq!(fresh_record.active, vec![(Department::Reception, reopened.conversation.id)]);
 }

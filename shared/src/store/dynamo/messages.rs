@@ -24,7 +24,7 @@ use crate::model::{
     OutboundKind, SenderType,
 };
 use crate::store::{
-    AppendOutcome, Appended, Conversations, Directory, IdempotencyRecord, MessagePage, Messages, NewMessage,
+    AppendOutcome, Appended, Conversations, GuestRecord, IdempotencyRecord, MessagePage, Messages, NewMessage,
     PageDirection, StoreError,
 };
 
@@ -41,33 +41,19 @@ impl Messages for DynamoStore {
         message: NewMessage,
         now: DateTime<Utc>,
     ) -> Result<AppendOutcome, StoreError> {
-        if let Some(pmid) = &message.provider_message_id
-            && let Some(record) = self.provider_message(pmid).await?
-        {
-            return Ok(AppendOutcome::Duplicate(record));
-        }
-        for round in 0..MAX_ATTEMPTS {
-            let lock = self.get(&keys::guest(guest.id), &keys::active_lock(department)).await?;
-            let attempt = match lock.as_ref().and_then(|l| codec::get_u64(l, "conversation_id")) {
-                Some(id) => self.try_append(id, Some(guest), &message, now).await,
-                None => self.try_create(guest, department, new_type, &message, now).await,
-            };
-            match attempt {
-                // The conversation behind the lock is gone (expired by the retention TTL, which
-                // the lock does not have): release the lock, then create a new one.
-                Err(Attempt::Missing) => {
-                    if let Some(id) = lock.as_ref().and_then(|l| codec::get_u64(l, "conversation_id")) {
-                        self.release_stale_lock(guest.id, department, id).await?;
-                    }
-                }
-                // Closed or created concurrently: look at the lock again.
-                Err(Attempt::Retry) | Err(Attempt::Closed) => contention_pause(round).await,
-                Err(Attempt::Failed(e)) => return Err(e),
-                Err(Attempt::Duplicate) => return self.duplicate_of(&message).await,
-                Ok(appended) => return Ok(AppendOutcome::Stored(Box::new(appended))),
-            }
-        }
-        Err(StoreError::Contention)
+        self.guest_append(guest, department, None, new_type, &message, now).await
+    }
+
+    async fn add_guest_message_from(
+        &self,
+        record: &GuestRecord,
+        department: Department,
+        new_type: ConversationType,
+        message: NewMessage,
+        now: DateTime<Utc>,
+    ) -> Result<AppendOutcome, StoreError> {
+        let known = Known::Lock(record.active_conversation(department));
+        self.guest_append(&record.guest, department, Some(known), new_type, &message, now).await
     }
 
     async fn add_message(
@@ -76,23 +62,16 @@ impl Messages for DynamoStore {
         message: NewMessage,
         now: DateTime<Utc>,
     ) -> Result<AppendOutcome, StoreError> {
-        let guest = if message.sender_type == SenderType::Guest {
-            let conversation = self.get_conversation(conversation_id).await?.ok_or(StoreError::NotFound)?;
-            self.get_guest(conversation.guest_id).await?
-        } else {
-            None
-        };
-        for round in 0..MAX_ATTEMPTS {
-            match self.try_append(conversation_id, guest.as_ref(), &message, now).await {
-                Ok(appended) => return Ok(AppendOutcome::Stored(Box::new(appended))),
-                Err(Attempt::Retry) => contention_pause(round).await,
-                Err(Attempt::Closed) => return Err(StoreError::ConversationClosed),
-                Err(Attempt::Missing) => return Err(StoreError::NotFound),
-                Err(Attempt::Duplicate) => return self.duplicate_of(&message).await,
-                Err(Attempt::Failed(e)) => return Err(e),
-            }
-        }
-        Err(StoreError::Contention)
+        self.append_loop(conversation_id, None, &message, now).await
+    }
+
+    async fn append_to(
+        &self,
+        known: &Conversation,
+        message: NewMessage,
+        now: DateTime<Utc>,
+    ) -> Result<AppendOutcome, StoreError> {
+        self.append_loop(known.id, Some(known.clone()), &message, now).await
     }
 
     async fn provider_message(&self, provider_id: &str) -> Result<Option<IdempotencyRecord>, StoreError> {
@@ -175,6 +154,95 @@ impl Messages for DynamoStore {
 }
 
 impl DynamoStore {
+    /// Appends to one conversation, starting from `known` when the caller has just read it;
+    /// every lost race re-reads it once (the read that tells why the write was refused).
+    async fn append_loop(
+        &self,
+        conversation_id: ConversationId,
+        mut known: Option<Conversation>,
+        message: &NewMessage,
+        now: DateTime<Utc>,
+    ) -> Result<AppendOutcome, StoreError> {
+        for round in 0..MAX_ATTEMPTS {
+            let conversation = match known.take() {
+                Some(c) => c,
+                None => self.get_conversation(conversation_id).await?.ok_or(StoreError::NotFound)?,
+            };
+            match self.try_append(conversation, message, now).await {
+                Ok(appended) => return Ok(AppendOutcome::Stored(Box::new(appended))),
+                Err(Attempt::Retry(fresh)) => {
+                    known = fresh;
+                    contention_pause(round).await;
+                }
+                Err(Attempt::Closed) => return Err(StoreError::ConversationClosed),
+                Err(Attempt::Missing) => return Err(StoreError::NotFound),
+                Err(Attempt::Duplicate) => return self.duplicate_of(message).await,
+                Err(Attempt::Failed(e)) => return Err(e),
+            }
+        }
+        Err(StoreError::Contention)
+    }
+
+    /// Appends a guest message to the guest's active conversation in `department`, or creates
+    /// it. `known` is what the caller read (the lock, from the guest record); without it, or
+    /// after a lost race, the lock is read. A repeated provider id is refused by the write
+    /// itself (its idempotency item is written on condition), so nothing is read beforehand.
+    async fn guest_append(
+        &self,
+        guest: &Guest,
+        department: Department,
+        mut known: Option<Known>,
+        new_type: ConversationType,
+        message: &NewMessage,
+        now: DateTime<Utc>,
+    ) -> Result<AppendOutcome, StoreError> {
+        for round in 0..MAX_ATTEMPTS {
+            let target = match known.take() {
+                Some(Known::Conversation(c)) => Target::Append(c),
+                Some(Known::Lock(None)) => Target::Create,
+                Some(Known::Lock(Some(id))) => self.target_of(id).await?,
+                None => {
+                    let lock = self.get(&keys::guest(guest.id), &keys::active_lock(department)).await?;
+                    match lock.as_ref().and_then(|l| codec::get_u64(l, "conversation_id")) {
+                        Some(id) => self.target_of(id).await?,
+                        None => Target::Create,
+                    }
+                }
+            };
+            let attempt = match target {
+                Target::Append(conversation) => self.try_append(conversation, message, now).await,
+                Target::Create => self.try_create(guest, department, new_type, message, now).await,
+                Target::Gone(id) => {
+                    // The conversation behind the lock is gone (expired by the retention TTL,
+                    // which the lock does not have): release the lock, then create a new one.
+                    self.release_stale_lock(guest.id, department, id).await?;
+                    continue;
+                }
+            };
+            match attempt {
+                Ok(appended) => return Ok(AppendOutcome::Stored(Box::new(appended))),
+                // Another message won the sequence number: the conversation as it is now.
+                Err(Attempt::Retry(Some(fresh))) => {
+                    known = Some(Known::Conversation(fresh));
+                    contention_pause(round).await;
+                }
+                // Closed or created concurrently: look at the lock again.
+                Err(Attempt::Retry(None) | Attempt::Closed | Attempt::Missing) => contention_pause(round).await,
+                Err(Attempt::Failed(e)) => return Err(e),
+                Err(Attempt::Duplicate) => return self.duplicate_of(message).await,
+            }
+        }
+        Err(StoreError::Contention)
+    }
+
+    /// What a lock naming conversation `id` leads to.
+    async fn target_of(&self, id: ConversationId) -> Result<Target, StoreError> {
+        Ok(match self.get_conversation(id).await? {
+            Some(conversation) => Target::Append(conversation),
+            None => Target::Gone(id),
+        })
+    }
+
     /// Allocates a conversation id (one counter write per *conversation*, never per message).
     pub(super) async fn allocate_conversation_id(&self) -> Result<ConversationId, StoreError> {
         let out = self
@@ -223,12 +291,11 @@ impl DynamoStore {
     /// One try at appending to `conversation_id`.
     pub(super) async fn try_append(
         &self,
-        conversation_id: ConversationId,
-        guest: Option<&Guest>,
+        mut conversation: Conversation,
         message: &NewMessage,
         now: DateTime<Utc>,
     ) -> Result<Appended, Attempt> {
-        let mut conversation = self.get_conversation(conversation_id).await?.ok_or(Attempt::Missing)?;
+        let conversation_id = conversation.id;
         if conversation.status != ConversationStatus::Active {
             return Err(Attempt::Closed);
         }
@@ -277,7 +344,7 @@ impl DynamoStore {
             self.put(self.message_item(&stored, &message.send_as, expiry)?, Some(NEW_ITEM), &[])?,
         ];
         let pmid_index = self.push_idempotency(&mut tx, &stored, &conversation, false, expiry)?;
-        self.push_guest_touch(&mut tx, guest, from_guest, now)?;
+        self.push_guest_touch(&mut tx, from_guest.then_some(conversation.guest_id), now)?;
         match self.transact(tx).await {
             Ok(()) => Ok(Appended { conversation, message: stored, created: false }),
             Err(TxError::Conditions(failed)) if pmid_index.is_some_and(|i| failed.contains(&i)) => {
@@ -286,7 +353,7 @@ impl DynamoStore {
             Err(TxError::Conditions(_)) => {
                 // Either another message won the sequence number, or the conversation was closed.
                 match self.get_conversation(conversation_id).await? {
-                    Some(c) if c.status == ConversationStatus::Active => Err(Attempt::Retry),
+                    Some(c) if c.status == ConversationStatus::Active => Err(Attempt::Retry(Some(c))),
                     Some(_) => Err(Attempt::Closed),
                     None => Err(Attempt::Missing),
                 }
@@ -318,13 +385,13 @@ impl DynamoStore {
             self.put(self.message_item(&stored, &message.send_as, expiry)?, Some(NEW_ITEM), &[])?,
         ];
         let pmid_index = self.push_idempotency(&mut tx, &stored, &conversation, true, expiry)?;
-        self.push_guest_touch(&mut tx, Some(guest), from_guest, now)?;
+        self.push_guest_touch(&mut tx, from_guest.then_some(guest.id), now)?;
         match self.transact(tx).await {
             Ok(()) => Ok(Appended { conversation, message: stored, created: true }),
             Err(TxError::Conditions(failed)) if pmid_index.is_some_and(|i| failed.contains(&i)) => {
                 Err(Attempt::Duplicate)
             }
-            Err(TxError::Conditions(_)) => Err(Attempt::Retry),
+            Err(TxError::Conditions(_)) => Err(Attempt::Retry(None)),
             Err(TxError::DynamoStore(e)) => Err(Attempt::Failed(e)),
         }
     }
@@ -376,14 +443,13 @@ impl DynamoStore {
     pub(super) fn push_guest_touch(
         &self,
         tx: &mut Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
-        guest: Option<&Guest>,
-        from_guest: bool,
+        guest: Option<crate::model::GuestId>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        if let (Some(guest), true) = (guest, from_guest) {
+        if let Some(guest) = guest {
             let values = [(":at", codec::s(crate::clock::iso(now)))];
             tx.push(self.update(
-                &keys::guest(guest.id),
+                &keys::guest(guest),
                 PROFILE,
                 UpdateSpec {
                     expression: "SET last_inbound_at = :at".into(),
@@ -399,8 +465,9 @@ impl DynamoStore {
 
 /// Outcome of one optimistic attempt.
 pub(super) enum Attempt {
-    /// Lost a race: read again and retry.
-    Retry,
+    /// Lost a race: retry, from the conversation as it was read after the refusal (when the
+    /// refusal read it).
+    Retry(Option<Conversation>),
     /// The conversation is not active.
     Closed,
     /// The conversation does not exist.
@@ -409,6 +476,24 @@ pub(super) enum Attempt {
     Duplicate,
     /// A real failure.
     Failed(StoreError),
+}
+
+/// What a guest append starts from.
+enum Known {
+    /// The lock as the caller read it: the active conversation's id, or none.
+    Lock(Option<ConversationId>),
+    /// The conversation itself, read after a lost race.
+    Conversation(Conversation),
+}
+
+/// Where a guest append goes.
+enum Target {
+    /// To this active-or-not conversation (the write checks).
+    Append(Conversation),
+    /// A new conversation.
+    Create,
+    /// The lock names a conversation that no longer exists.
+    Gone(ConversationId),
 }
 
 impl From<StoreError> for Attempt {
