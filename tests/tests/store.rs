@@ -282,15 +282,17 @@ fn connection_records_are_indexed_and_expire() {
             .unwrap();
         assert_eq!(item["expires_at"].as_n().unwrap(), &staff_conn.expires_at.to_string());
 
-        store.subscribe(&staff_conn, 42).await.unwrap();
-        assert_eq!(ids(store.subscribers(42).await.unwrap()), vec![staff_conn.connection_id.clone()]);
+        let guest = store.get_guest(hotel.guest.id).await.unwrap().unwrap();
+        let watched = say(store, &guest, Department::Cafe, "a table for two").await.conversation.id;
+        store.subscribe(&staff_conn, watched).await.unwrap();
+        assert_eq!(ids(store.subscribers(watched).await.unwrap()), vec![staff_conn.connection_id.clone()]);
         let read = store.get_connection(&staff_conn.connection_id).await.unwrap().unwrap();
-        assert_eq!(read.subscriptions, vec![42]);
+        assert_eq!(read.subscriptions, vec![watched]);
 
         let deleted = store.delete_connection(&staff_conn.connection_id).await.unwrap().unwrap();
         assert_eq!(deleted.departments, staff_conn.departments);
         assert!(store.listeners(&hotel.id, Department::Reception).await.unwrap().is_empty());
-        assert!(store.subscribers(42).await.unwrap().is_empty());
+        assert!(store.subscribers(watched).await.unwrap().is_empty());
         assert!(store.get_connection(&staff_conn.connection_id).await.unwrap().is_none());
         assert!(store.delete_connection(&staff_conn.connection_id).await.unwrap().is_none());
 

@@ -9,12 +9,13 @@ use crate::store::GuestRecord;
 
 use super::*;
 
-/// The staff of a conversation's department and the sockets subscribed to it.
+/// The staff of a conversation's department and the sockets subscribed to it (looked for only
+/// when some socket ever subscribed: [`Conversation::subscribed`]).
 pub fn department_of(conversation: &Conversation) -> Audience {
     Audience {
         hotel_id: conversation.hotel_id.clone(),
         departments: vec![conversation.department],
-        conversation: Some(conversation.id),
+        conversation: conversation.subscribed.then_some(conversation.id),
         ..Audience::default()
     }
 }

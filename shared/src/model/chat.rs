@@ -36,6 +36,11 @@ pub struct Conversation {
     /// Sequence number of the newest message (the message id allocator, see `docs/data-model.md`).
     #[serde(default)]
     pub msg_seq: u64,
+    /// Some socket subscribed to it once (set by the first subscription, never cleared): only
+    /// then does a push to its audience look for subscribers, so the usual message costs no
+    /// subscriber query. Internal: never part of an API answer.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub subscribed: bool,
     /// Creation time.
     #[serde(with = "iso_time")]
     pub created_at: DateTime<Utc>,

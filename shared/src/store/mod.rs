@@ -336,7 +336,9 @@ pub trait Connections: Send + Sync {
     /// (`NotFound` once it is gone).
     async fn relisten(&self, connection: &Connection, departments: &[Department]) -> Result<(), StoreError>;
 
-    /// Subscribes a socket to a conversation outside its departments.
+    /// Subscribes a socket to a conversation outside its departments, and marks the conversation
+    /// [`Conversation::subscribed`] for good. `NotFound` when the connection or the conversation
+    /// is not stored (nothing is written then).
     async fn subscribe(&self, connection: &Connection, conversation: ConversationId) -> Result<(), StoreError>;
 
     /// Removes a subscription (no error when there was none).

@@ -3,10 +3,10 @@
 
 use chrono::Duration;
 
-use super::{Subject, new_hotel, unique};
+use super::{Scene, Subject, new_hotel, say, unique};
 use crate::department::Department;
-use crate::model::{Connection, ConnectionKind};
-use crate::store::{ListenerRef, StoreError};
+use crate::model::{Connection, ConnectionKind, ConversationId};
+use crate::store::{ChatStore, ListenerRef, StoreError};
 
 /// A staff socket of a new hotel, listening to Reception and Room Service, connected now for
 /// two hours.
@@ -84,12 +84,14 @@ pub async fn a_connection_id_is_stored_once(subject: &dyn Subject) {
 }
 
 /// Subscriptions show on the connection (in conversation order) and in the conversation's
-/// subscribers until unsubscribed; an unknown connection cannot subscribe.
+/// subscribers until unsubscribed, and mark the conversation `subscribed` for good; an unknown
+/// connection cannot subscribe, nor can anyone to an unknown conversation.
 pub async fn subscriptions_follow_subscribe_and_unsubscribe(subject: &dyn Subject) {
     let store = subject.store();
     let staff = staff_socket();
     store.put_connection(&staff).await.expect("store the connection");
-    let (low, high) = (unique(), unique());
+    let (low, high) = two_conversations(store).await;
+    assert!(!store.get_conversation(low).await.expect("read").expect("stored").subscribed);
     store.subscribe(&staff, high).await.expect("subscribe");
     store.subscribe(&staff, low).await.expect("subscribe");
     store.subscribe(&staff, low).await.expect("subscribing twice is fine");
@@ -103,10 +105,28 @@ pub async fn subscriptions_follow_subscribe_and_unsubscribe(subject: &dyn Subjec
     let read = store.get_connection(&staff.connection_id).await.expect("read").expect("stored");
     assert_eq!(read.subscriptions, vec![high]);
 
+    assert!(store.get_conversation(low).await.expect("read").expect("stored").subscribed, "for good");
+
     let unknown = staff_socket();
     let refused = store.subscribe(&unknown, low).await;
     assert!(matches!(refused, Err(StoreError::NotFound)), "{refused:?}");
     assert!(store.subscribers(low).await.expect("read").is_empty(), "nothing half-written");
+    let nowhere = high + 1_000_000_000;
+    let refused = store.subscribe(&staff, nowhere).await;
+    assert!(matches!(refused, Err(StoreError::NotFound)), "{refused:?}");
+    assert!(store.subscribers(nowhere).await.expect("read").is_empty(), "nothing half-written");
+    assert_eq!(store.get_conversation(nowhere).await.expect("read"), None);
+    let read = store.get_connection(&staff.connection_id).await.expect("read").expect("stored");
+    assert_eq!(read.subscriptions, vec![high]);
+}
+
+/// Two stored conversations (of two guests of a new hotel), lower id first.
+async fn two_conversations(store: &dyn ChatStore) -> (ConversationId, ConversationId) {
+    let scene = Scene::new(store).await;
+    let other = scene.another_guest(store).await;
+    let a = say(store, &scene.guest, Department::Reception, "a").await.conversation.id;
+    let b = say(store, &other, Department::Reception, "b").await.conversation.id;
+    (a.min(b), a.max(b))
 }
 
 /// Relisten moves the department entries with the profile, only while the connection exists.
@@ -137,7 +157,7 @@ pub async fn deleting_a_connection_removes_every_entry(subject: &dyn Subject) {
     let staff = staff_socket();
     let member = staff.staff_id.clone().expect("a staff socket");
     store.put_connection(&staff).await.expect("store the connection");
-    let conversation = unique();
+    let conversation = two_conversations(store).await.0;
     store.subscribe(&staff, conversation).await.expect("subscribe");
     let deleted = store.delete_connection(&staff.connection_id).await.expect("delete").expect("it was stored");
     assert_eq!(deleted, Connection { subscriptions: vec![conversation], ..staff.clone() });

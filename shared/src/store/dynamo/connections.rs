@@ -124,10 +124,23 @@ impl Connections for DynamoStore {
             &reference,
             Keys::new(keys::subscribers(conversation), keys::connection_ref(&connection.connection_id)).expires(expiry),
         )?;
+        // The conversation is marked as having had subscribers, so that its pushes look for
+        // them (`Conversation::subscribed`); it must exist.
+        let flag = [(":yes", aws_sdk_dynamodb::types::AttributeValue::Bool(true))];
         let tx = vec![
             self.put(marker, None, &[])?,
             self.put(index, None, &[])?,
             self.exists(&keys::connection(&connection.connection_id), PROFILE)?,
+            self.update(
+                &keys::conversation(conversation),
+                PROFILE,
+                super::UpdateSpec {
+                    expression: "SET subscribed = :yes".into(),
+                    condition: Some("attribute_exists(pk)"),
+                    values: &flag,
+                    names: &[],
+                },
+            )?,
         ];
         match self.transact(tx).await {
             Ok(()) => Ok(()),

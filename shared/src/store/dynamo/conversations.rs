@@ -317,6 +317,7 @@ pub(super) fn fresh_conversation(
         assigned_to: None,
         unread_count: 0,
         msg_seq: 0,
+        subscribed: false,
         created_at: now,
         updated_at: now,
     }

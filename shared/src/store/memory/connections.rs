@@ -171,11 +171,15 @@ impl Connections for MemoryStore {
 
     async fn subscribe(&self, connection: &Connection, conversation: ConversationId) -> Result<(), StoreError> {
         let mut state = self.state();
-        let sockets = &mut state.sockets;
         let id = &connection.connection_id;
-        if !sockets.profiles.contains_key(id) {
+        if !state.sockets.profiles.contains_key(id) {
             return Err(StoreError::NotFound);
         }
+        let Some(subscribed) = state.conversations.get_mut(&conversation) else {
+            return Err(StoreError::NotFound);
+        };
+        subscribed.subscribed = true;
+        let sockets = &mut state.sockets;
         sockets.subscriptions.entry(id.clone()).or_default().insert(conversation);
         sockets.enter(Index::Subscribers(conversation), connection);
         Ok(())

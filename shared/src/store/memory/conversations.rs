@@ -165,6 +165,7 @@ impl State {
             assigned_to: None,
             unread_count: first.map_or(0, |m| u64::from(m.sender_type == SenderType::Guest)),
             msg_seq: u64::from(first.is_some()),
+            subscribed: false,
             created_at: now,
             updated_at: now,
         }
