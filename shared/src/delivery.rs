@@ -103,6 +103,10 @@ pub struct Audience {
     /// A guest whose sockets hear it too.
     #[serde(default)]
     pub guest: Option<GuestId>,
+    /// The guest's sockets when the caller has just read them (with the guest record): then they
+    /// are not queried again. Never serialised: a deferred audience reads them afresh.
+    #[serde(skip)]
+    pub guest_sockets: Option<Vec<String>>,
     /// The socket left out (the one that caused the push and was already answered).
     #[serde(default)]
     pub except: Option<String>,
@@ -120,9 +124,10 @@ impl Audience {
             }
         };
         let guest = async {
-            match self.guest {
-                Some(id) => store.guest_connections(id).await,
-                None => Ok(Vec::new()),
+            match (self.guest, &self.guest_sockets) {
+                (Some(_), Some(known)) => Ok(known.clone()),
+                (Some(id), None) => Ok(store.guest_connections(id).await?.into_iter().map(|r| r.connection_id).collect()),
+                (None, _) => Ok(Vec::new()),
             }
         };
         let (listeners, subscribers, guest) = tokio::try_join!(listeners, subscribers, guest)?;
@@ -130,8 +135,8 @@ impl Audience {
             .into_iter()
             .flatten()
             .chain(subscribers)
-            .chain(guest)
             .map(|r| r.connection_id)
+            .chain(guest)
             .filter(|id| self.except.as_deref() != Some(id.as_str()))
             .collect())
     }

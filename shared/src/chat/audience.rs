@@ -53,6 +53,7 @@ pub async fn announce_message(
     let mut audience = department_of(conversation);
     if message.sender_type == SenderType::Staff {
         audience.guest = Some(conversation.guest_id);
+        audience.guest_sockets = Some(guest.sockets.iter().map(|s| s.connection_id.clone()).collect());
     }
     reach(app, origin, audience, &frame).await;
 }

@@ -187,6 +187,8 @@ pub struct GuestRecord {
     pub stays: Vec<Stay>,
     /// Active conversation per department.
     pub active: Vec<(Department, ConversationId)>,
+    /// The guest's live sockets, as they were when the record was read.
+    pub sockets: Vec<ListenerRef>,
 }
 
 impl GuestRecord {

@@ -129,6 +129,33 @@ async fn two_conversations(store: &dyn ChatStore) -> (ConversationId, Conversati
     (a.min(b), a.max(b))
 }
 
+/// A guest's live sockets come with its record (one read for the guest and who to push to);
+/// expired ones do not.
+pub async fn a_guest_record_carries_its_live_sockets(subject: &dyn Subject) {
+    let store = subject.store();
+    let scene = Scene::new(store).await;
+    let guest_socket = |prefix: &str, expires_at: i64| Connection {
+        connection_id: format!("{prefix}{}", unique()),
+        kind: ConnectionKind::Guest,
+        hotel_id: scene.hotel.id.clone(),
+        staff_id: None,
+        guest_id: Some(scene.guest.id),
+        departments: vec![],
+        expires_at,
+        ..staff_socket()
+    };
+    let live = guest_socket("g", staff_socket().expires_at);
+    let expired = guest_socket("h", crate::clock::now().timestamp() - 1);
+    for connection in [&live, &expired] {
+        store.put_connection(connection).await.expect("store the connection");
+    }
+    let record = store.guest_record(scene.guest.id).await.expect("read").expect("stored");
+    assert_eq!(record.sockets, vec![ListenerRef::of(&live)]);
+    assert_eq!((record.guest, record.stays), (scene.guest.clone(), vec![scene.stay.clone()]), "and the rest as before");
+    store.delete_connection(&live.connection_id).await.expect("delete");
+    assert!(store.guest_record(scene.guest.id).await.expect("read").expect("stored").sockets.is_empty());
+}
+
 /// Relisten moves the department entries with the profile, only while the connection exists.
 pub async fn relisten_moves_the_department_entries(subject: &dyn Subject) {
     let store = subject.store();

@@ -75,6 +75,7 @@ macro_rules! store_conformance_cases {
             connections::connections_are_found_by_department_staff_and_guest,
             connections::a_connection_id_is_stored_once,
             connections::subscriptions_follow_subscribe_and_unsubscribe,
+            connections::a_guest_record_carries_its_live_sockets,
             connections::relisten_moves_the_department_entries,
             connections::deleting_a_connection_removes_every_entry,
             connections::a_gone_connection_younger_than_the_cutoff_is_spared,

@@ -116,6 +116,8 @@ impl Directory for DynamoStore {
         let mut guest = None;
         let mut stays = Vec::new();
         let mut active = Vec::new();
+        let mut sockets = Vec::new();
+        let now = crate::clock::now().timestamp();
         for item in &items {
             let sk = codec::get_s(item, "sk").unwrap_or_default();
             if sk == PROFILE {
@@ -128,9 +130,16 @@ impl Directory for DynamoStore {
                 if let (Some(d), Some(c)) = (department, conversation) {
                     active.push((d, c));
                 }
+            } else if sk.starts_with("CONN#") {
+                // As `live_refs` reads them: expired or unreadable entries are left out.
+                match codec::from_item::<crate::store::ListenerRef>(item) {
+                    Ok(socket) if socket.expires_at >= now => sockets.push(socket),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(guest = id, error = %e, "unreadable guest socket entry skipped"),
+                }
             }
         }
-        Ok(guest.map(|guest| GuestRecord { guest, stays, active }))
+        Ok(guest.map(|guest| GuestRecord { guest, stays, active, sockets }))
     }
 
     async fn guests_with_number(&self, canonical: &str) -> Result<Vec<(String, GuestId)>, StoreError> {

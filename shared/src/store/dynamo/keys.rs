@@ -29,8 +29,8 @@ pub fn staff(user_id: &str) -> String {
     format!("STAFF#{user_id}")
 }
 
-/// Guest partition: profile (`PROFILE`), stays (`STAY#…`) and active-conversation locks
-/// (`ACTIVE#…`).
+/// Guest partition: profile (`PROFILE`), stays (`STAY#…`), active-conversation locks
+/// (`ACTIVE#…`) and the index items of the guest's sockets (`CONN#…`).
 pub fn guest(id: GuestId) -> String {
     format!("GUEST#{id}")
 }
@@ -120,9 +120,10 @@ pub fn listeners(hotel_id: &str, department: Department) -> String {
     format!("LISTEN#{hotel_id}#{}", department.key())
 }
 
-/// Sockets of a guest.
+/// Sockets of a guest: their index items live in the guest's own partition (sort key
+/// `CONN#…`), so the query that reads the guest record finds them too.
 pub fn guest_connections(guest: GuestId) -> String {
-    format!("GUESTCONN#{guest}")
+    self::guest(guest)
 }
 
 /// Sockets of a staff member.

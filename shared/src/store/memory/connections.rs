@@ -77,6 +77,11 @@ impl Sockets {
     }
 
     /// The unexpired entries of an index.
+    /// The live sockets of a guest (read with the guest record, as DynamoDB's partition holds them).
+    pub(super) fn of_guest(&self, guest: GuestId) -> Vec<ListenerRef> {
+        self.live(&Index::Guest(guest))
+    }
+
     fn live(&self, index: &Index) -> Vec<ListenerRef> {
         let now = crate::clock::now().timestamp();
         let entries = self.index.get(index).into_iter().flat_map(BTreeMap::values);

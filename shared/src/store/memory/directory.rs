@@ -86,7 +86,8 @@ impl Directory for MemoryStore {
             .filter_map(|d| state.locks.get(&(id, *d)).map(|conversation| (*d, *conversation)))
             .collect();
         active.sort_by_key(|(d, _)| d.key());
-        Ok(Some(GuestRecord { guest, stays, active }))
+        let sockets = state.sockets.of_guest(id);
+        Ok(Some(GuestRecord { guest, stays, active, sockets }))
     }
 
     async fn guests_with_number(&self, canonical: &str) -> Result<Vec<(String, GuestId)>, StoreError> {
