@@ -126,7 +126,9 @@ impl Audience {
         let guest = async {
             match (self.guest, &self.guest_sockets) {
                 (Some(_), Some(known)) => Ok(known.clone()),
-                (Some(id), None) => Ok(store.guest_connections(id).await?.into_iter().map(|r| r.connection_id).collect()),
+                (Some(id), None) => {
+                    Ok(store.guest_connections(id).await?.into_iter().map(|r| r.connection_id).collect())
+                }
                 (None, _) => Ok(Vec::new()),
             }
         };

@@ -74,11 +74,15 @@ async fn connect_staff(app: &App, event: &ApiGatewayWebsocketProxyRequest, conne
         c.user_name = principal.staff.display_name();
         c.departments = departments;
         c.requested = requested;
+        c.rights = Some(principal.rights());
     });
     app.store.put_connection(&connection).await.map_err(|e| {
         tracing::error!(error = %e, "could not store connection");
         (500, "Internal error")
     })?;
+    if !chat::rights::settle_new_socket(app, &connection, &principal).await {
+        return Err((401, "Unauthorized"));
+    }
     announce_presence(app, event, &connection, &principal, PresenceChange::UserConnected).await;
     Ok(())
 }
@@ -140,6 +144,7 @@ fn new_connection(
         departments: Vec::new(),
         requested: None,
         subscriptions: Vec::new(),
+        rights: None,
         connected_at: now,
         expires_at: now.timestamp() + ttl,
     };
@@ -262,25 +267,32 @@ async fn handle_frame(
     if frame == ClientFrame::Ping {
         return Ok(Some(ServerFrame::Pong));
     }
-    let staff_id = connection.staff_id.as_deref().unwrap_or_default();
-    let principal = match load_principal(app, staff_id).await {
-        Some(p) => p,
-        None => return Err(crate::frames::errors::ACCESS_DENIED),
+    let Some(principal) = principal_of(app, &connection).await else {
+        return Err(crate::frames::errors::ACCESS_DENIED);
     };
-    run_staff_frame(app, &principal, frame, connection_id, origin).await.map_err(|e| e.frame_message())
+    run_staff_frame(app, &principal, frame, &connection, origin).await.map_err(|e| e.frame_message())
 }
 
-async fn load_principal(app: &App, staff_id: &str) -> Option<StaffPrincipal> {
-    crate::auth::load_principal(app.store.as_ref(), staff_id).await.ok()
+/// The rights a staff socket acts with: the copy on its record (kept current by provisioning),
+/// or, for a record stored without one, the stored profile and hotel read now.
+async fn principal_of(app: &App, connection: &Connection) -> Option<StaffPrincipal> {
+    match &connection.rights {
+        Some(rights) => crate::auth::principal_of(rights).ok(),
+        None => {
+            let staff_id = connection.staff_id.as_deref().unwrap_or_default();
+            crate::auth::load_principal(app.store.as_ref(), staff_id).await.ok()
+        }
+    }
 }
 
 async fn run_staff_frame(
     app: &App,
     principal: &StaffPrincipal,
     frame: ClientFrame,
-    connection_id: &str,
+    connection: &Connection,
     origin: &Origin,
 ) -> Result<Option<ServerFrame>, ChatError> {
+    let connection_id = connection.connection_id.as_str();
     match frame {
         ClientFrame::Text { conversation_id, content } => {
             let sent = chat::store_staff_message(
@@ -318,10 +330,7 @@ async fn run_staff_frame(
         }
         ClientFrame::Subscribe { conversation_id } => {
             chat::conversation_for(app, principal, conversation_id).await?;
-            let Some(connection) = app.store.get_connection(connection_id).await? else {
-                return Ok(None);
-            };
-            app.store.subscribe(&connection, conversation_id).await?;
+            app.store.subscribe(connection, conversation_id).await?;
             Ok(Some(ServerFrame::Subscribed { data: ConversationRef { conversation_id } }))
         }
         ClientFrame::Unsubscribe { conversation_id } => {

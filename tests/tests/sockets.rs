@@ -26,6 +26,7 @@ async fn ghost(stack: &Stack, hotel: &TestHotel) -> Connection {
         departments: vec![Department::Reception],
         requested: None,
         subscriptions: vec![],
+        rights: None,
         connected_at: now,
         expires_at: now.timestamp() + 3600,
     };

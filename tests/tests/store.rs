@@ -237,6 +237,7 @@ fn connection_records_are_indexed_and_expire() {
             departments: vec![Department::Reception, Department::RoomService],
             requested: None,
             subscriptions: vec![],
+            rights: None,
             connected_at: now,
             expires_at: now.timestamp() + 7200,
         };

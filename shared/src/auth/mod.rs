@@ -75,6 +75,25 @@ pub async fn load_principal(store: &dyn ChatStore, user_id: &str) -> Result<Staf
     Ok(StaffPrincipal { staff, hotel })
 }
 
+/// The principal a staff socket's record carries ([`crate::model::Connection::rights`]): the
+/// same checks as [`load_principal`], on the copy provisioning keeps current.
+pub fn principal_of(rights: &crate::model::Rights) -> Result<StaffPrincipal, StaffAuthError> {
+    if !rights.staff.is_active {
+        return Err(StaffAuthError::Inactive);
+    }
+    if rights.staff.hotel_id != rights.hotel.id {
+        return Err(StaffAuthError::UnknownUser);
+    }
+    Ok(StaffPrincipal { staff: rights.staff.clone(), hotel: rights.hotel.clone() })
+}
+
+impl StaffPrincipal {
+    /// The copy a socket record keeps of this principal.
+    pub fn rights(&self) -> crate::model::Rights {
+        crate::model::Rights { staff: self.staff.clone(), hotel: self.hotel.clone() }
+    }
+}
+
 /// Extracts the token of an `Authorization: Bearer <token>` header value.
 pub fn bearer(header: Option<&str>) -> Option<&str> {
     let value = header?.trim();

@@ -1,58 +1,108 @@
 //! Rights decided now, on open sockets too (docs/api.md §3).
 //!
-//! Every action re-reads the member's stored profile ([`crate::chat::conversation_for`]), so what
-//! a socket may *do* always follows the store. What a socket *hears* follows its connection
-//! record (the departments it listens to, its subscriptions), so that record must change as soon
-//! as the rights behind it do:
+//! A REST call reads the member's stored profile and hotel ([`crate::auth::load_principal`]). A
+//! socket's frames read them from its connection record ([`crate::model::Connection::rights`]),
+//! a copy that must therefore change whenever the stored profile or hotel does, together with
+//! what the socket *hears* (the departments it listens to, its subscriptions):
 //!
 //! - [`apply_profile`]: when provisioning changes a member (departments, role, hotel, active),
-//!   each of their open sockets is re-indexed to what the new profile allows, loses the
-//!   subscriptions it may no longer hear, or is closed (the client reconnects) when nothing is left.
+//!   each of their open sockets gets the new profile, is re-indexed to what it allows, loses the
+//!   subscriptions it may no longer hear, or is closed (the client reconnects) when nothing is
+//!   left. [`apply_hotel`] does the same for every staff socket of a hotel that changed.
+//!   Provisioning answers 5xx when this fails, so the CRM sends the change again.
+//! - [`settle_new_socket`]: a socket that connected while its member was being changed may have
+//!   been missed by the above; after storing its record, `$connect` reads the profile again and
+//!   applies it when it moved. (Provisioning writes, then looks for sockets; `$connect` writes,
+//!   then looks at the profile: with strongly consistent reads one of the two sees the other.)
 //! - [`drop_unauthorised_subscribers`]: when a conversation moves to another department, the
 //!   sockets subscribed to it whose member may not act on that department stop hearing it.
 
 use std::collections::BTreeSet;
 
 use crate::app::App;
+use crate::auth::StaffPrincipal;
 use crate::department::Department;
-use crate::model::{Connection, Conversation, Hotel, Staff};
+use crate::model::{Connection, Conversation, Hotel, Rights, Staff};
 use crate::store::StoreError;
 
-/// Applies a member's new profile to their open sockets. Failures are logged: the profile
-/// itself is stored, and every action is checked against it anyway.
-pub async fn apply_profile(app: &App, new: &Staff) {
-    if let Err(e) = try_apply_profile(app, new).await {
-        tracing::error!(error = %e, "could not apply a profile change to open sockets");
-    }
-}
-
-async fn try_apply_profile(app: &App, new: &Staff) -> Result<(), StoreError> {
+/// Applies a member's new profile to their open sockets.
+pub async fn apply_profile(app: &App, new: &Staff) -> Result<(), StoreError> {
     let refs = app.store.staff_connections(&new.user_id).await?;
     if refs.is_empty() {
         return Ok(());
     }
     let hotel = app.store.get_hotel(&new.hotel_id).await?;
     for reference in refs {
-        let Some(connection) = app.store.get_connection(&reference.connection_id).await? else {
-            continue;
-        };
-        let listen = listen_set(&connection, new, hotel.as_ref());
-        if listen.is_empty() {
-            close(app, &connection.connection_id).await;
-            continue;
-        }
-        if listen != connection.departments.iter().copied().collect() {
-            let departments: Vec<Department> = listen.into_iter().collect();
-            match app.store.relisten(&connection, &departments).await {
-                Ok(()) | Err(StoreError::NotFound) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        if let Some(hotel) = &hotel {
-            drop_subscriptions(app, &connection, new, hotel).await?;
+        if let Some(connection) = app.store.get_connection(&reference.connection_id).await? {
+            apply_to(app, &connection, new, hotel.as_ref()).await?;
         }
     }
     Ok(())
+}
+
+/// Applies a hotel's new record (its departments decide what managers hear) to every staff
+/// socket of the hotel, with each member's stored profile.
+pub async fn apply_hotel(app: &App, hotel: &Hotel) -> Result<(), StoreError> {
+    let mut sockets = BTreeSet::new();
+    for department in Department::ALL {
+        for reference in app.store.listeners(&hotel.id, department).await? {
+            sockets.insert(reference.connection_id);
+        }
+    }
+    for id in sockets {
+        let Some(connection) = app.store.get_connection(&id).await? else {
+            continue;
+        };
+        let staff = match connection.staff_id.as_deref() {
+            Some(user) => app.store.get_staff(user).await?,
+            None => None,
+        };
+        match staff {
+            Some(staff) => apply_to(app, &connection, &staff, Some(hotel)).await?,
+            None => close(app, &connection.connection_id).await,
+        }
+    }
+    Ok(())
+}
+
+/// After `$connect` stored `connection` with the rights of `principal`: reads the profile and
+/// hotel again and applies them when they changed meanwhile. `false` when the socket was closed
+/// (the member is gone or inactive now).
+pub async fn settle_new_socket(app: &App, connection: &Connection, principal: &StaffPrincipal) -> bool {
+    let user = principal.staff.user_id.as_str();
+    let outcome = match crate::auth::load_principal(app.store.as_ref(), user).await {
+        Ok(now) if now == *principal => return true,
+        Ok(now) => apply_to(app, connection, &now.staff, Some(&now.hotel)).await,
+        Err(crate::auth::StaffAuthError::Store(e)) => Err(e),
+        Err(_) => {
+            close(app, &connection.connection_id).await;
+            return false;
+        }
+    };
+    if let Err(e) = outcome {
+        // The record keeps the rights read at connect; the next provisioning change applies.
+        tracing::error!(error = %e, "could not settle a new socket's rights");
+    }
+    true
+}
+
+/// Gives one socket the rights of `staff` at `hotel` (`None`: the hotel is gone).
+async fn apply_to(app: &App, connection: &Connection, staff: &Staff, hotel: Option<&Hotel>) -> Result<(), StoreError> {
+    let listen = listen_set(connection, staff, hotel);
+    let Some(hotel) = hotel.filter(|_| !listen.is_empty()) else {
+        close(app, &connection.connection_id).await;
+        return Ok(());
+    };
+    let rights = Some(Rights { staff: staff.clone(), hotel: hotel.clone() });
+    if listen != connection.departments.iter().copied().collect() || connection.rights != rights {
+        let departments: Vec<Department> = listen.into_iter().collect();
+        let updated = Connection { rights, ..connection.clone() };
+        match app.store.relisten(&updated, &departments).await {
+            Ok(()) | Err(StoreError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    drop_subscriptions(app, connection, staff, hotel).await
 }
 
 /// What a socket may listen to under the new profile: the one department it asked for while

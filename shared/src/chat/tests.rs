@@ -98,6 +98,7 @@ impl Hotel {
             departments: principal.departments(),
             requested: None,
             subscriptions: Vec::new(),
+            rights: Some(principal.rights()),
             connected_at,
             expires_at: (crate::clock::now() + Duration::hours(2)).timestamp(),
         };
@@ -117,6 +118,7 @@ impl Hotel {
             departments: Vec::new(),
             requested: None,
             subscriptions: Vec::new(),
+            rights: None,
             connected_at: crate::clock::now() - Duration::minutes(5),
             expires_at: (crate::clock::now() + Duration::hours(2)).timestamp(),
         };
@@ -193,6 +195,51 @@ async fn deactivated_staff_may_act_on_nothing() {
     receptionist.staff.is_active = false;
     let answer = conversation_for(&hotel.app, &receptionist, hotel.conversation.id).await;
     assert!(matches!(answer, Err(ChatError::AccessDenied)));
+}
+
+/// A socket acts with the rights its record carries; provisioning keeps that copy current: a
+/// hotel's or a member's change is applied to open sockets at once (what they hear and the copy
+/// they act with), and a socket whose `$connect` read the profile just before a change is
+/// settled to the new one (or closed, when the member was deactivated).
+#[tokio::test]
+async fn socket_rights_follow_hotel_and_profile_changes_even_mid_connect() {
+    let hotel = Hotel::new().await;
+    let app = &hotel.app;
+    let record = |id: String| async move { app.store.get_connection(&id).await.unwrap_or_else(|e| panic!("{e}")) };
+    let manager = hotel.staff(UserType::Manager, &[]).await;
+    let socket = hotel.socket(&manager).await;
+    assert_eq!(record(socket.clone()).await.map(|c| c.departments), Some(Department::ALL.to_vec()));
+
+    let smaller = crate::model::Hotel { departments: vec![Reception, Housekeeping], ..hotel.scene.hotel.clone() };
+    app.store.put_hotel(&smaller).await.unwrap_or_else(|e| panic!("{e}"));
+    rights::apply_hotel(app, &smaller).await.unwrap_or_else(|e| panic!("{e}"));
+    let after = record(socket.clone()).await.unwrap_or_else(|| panic!("still open"));
+    assert_eq!(after.departments, vec![Reception, Housekeeping]);
+    assert_eq!(after.rights, Some(StaffPrincipal { staff: manager.staff.clone(), hotel: smaller.clone() }.rights()));
+
+    let demoted = Staff { user_type: UserType::Receptionist, departments: vec![Reception], ..manager.staff.clone() };
+    app.store.put_staff(&demoted).await.unwrap_or_else(|e| panic!("{e}"));
+    rights::apply_profile(app, &demoted).await.unwrap_or_else(|e| panic!("{e}"));
+    let after = record(socket.clone()).await.unwrap_or_else(|| panic!("still open"));
+    assert_eq!(after.departments, vec![Reception]);
+    assert_eq!(after.rights.map(|r| r.staff), Some(demoted.clone()));
+
+    // A socket stored with the rights read before the demotion: `$connect` settles it.
+    let before = StaffPrincipal { staff: manager.staff.clone(), hotel: smaller.clone() };
+    let late = hotel.socket(&before).await;
+    let stored = record(late.clone()).await.unwrap_or_else(|| panic!("stored"));
+    assert!(rights::settle_new_socket(app, &stored, &before).await);
+    let settled = record(late.clone()).await.unwrap_or_else(|| panic!("still open"));
+    assert_eq!((settled.departments, settled.rights.map(|r| r.staff)), (vec![Reception], Some(demoted.clone())));
+
+    // Deactivated meanwhile: the new socket is closed.
+    let gone = Staff { is_active: false, ..demoted.clone() };
+    app.store.put_staff(&gone).await.unwrap_or_else(|e| panic!("{e}"));
+    let active = StaffPrincipal { staff: demoted, hotel: smaller };
+    let doomed = hotel.socket(&active).await;
+    let stored = record(doomed.clone()).await.unwrap_or_else(|| panic!("stored"));
+    assert!(!rights::settle_new_socket(app, &stored, &active).await);
+    assert_eq!(record(doomed).await, None);
 }
 
 // ------------------------------------------------------------------------------------------

@@ -141,11 +141,25 @@ pub struct Connection {
     /// Conversations subscribed outside those departments.
     #[serde(default)]
     pub subscriptions: Vec<ConversationId>,
+    /// A staff socket's rights: the member's stored profile and hotel, copied at connect and
+    /// rewritten by provisioning whenever either changes (`chat::rights`), so that a frame reads
+    /// them with its connection instead of reading both again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rights: Option<Rights>,
     /// Connect time.
     #[serde(with = "iso_time")]
     pub connected_at: DateTime<Utc>,
     /// Epoch seconds after which DynamoDB's TTL removes the record (2 h after connect).
     pub expires_at: i64,
+}
+
+/// The stored profile and hotel a staff socket acts with (see [`Connection::rights`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rights {
+    /// The member's profile.
+    pub staff: Staff,
+    /// Their hotel.
+    pub hotel: Hotel,
 }
 
 /// How a staff message (or an automatic text) is presented to the WhatsApp Cloud API: the form

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 mod chat;
 mod directory;
 
-pub use chat::{Connection, Conversation, Message, OutboundKind, Participant};
+pub use chat::{Connection, Conversation, Message, OutboundKind, Participant, Rights};
 pub use directory::{Guest, Hotel, Staff, Stay};
 
 /// Hotel ids are opaque strings (often UUIDs).

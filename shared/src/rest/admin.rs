@@ -86,6 +86,8 @@ pub async fn put_hotel(app: &App, request: &Request, id: &str) -> Result<Respons
         timezone: timezone.unwrap_or_else(|| "UTC".into()),
     };
     let created = app.store.put_hotel(&hotel).await?;
+    // What its staff may do and hear changes at once, on open sockets too.
+    crate::chat::rights::apply_hotel(app, &hotel).await?;
     Ok(h::json_response(created_or_replaced(created), &hotel))
 }
 
@@ -114,8 +116,9 @@ pub async fn put_staff(app: &App, request: &Request, id: &str) -> Result<Respons
     let staff =
         Staff { user_id: id.to_owned(), hotel_id, user_type, departments, first_name, last_name, username, is_active };
     let created = app.store.put_staff(&staff).await?;
-    // Rights change at once, on the member's open sockets too.
-    crate::chat::rights::apply_profile(app, &staff).await;
+    // Rights change at once, on the member's open sockets too (a failure answers 5xx: the CRM
+    // sends the change again).
+    crate::chat::rights::apply_profile(app, &staff).await?;
     Ok(h::json_response(created_or_replaced(created), &staff))
 }
 
@@ -126,7 +129,7 @@ pub async fn deactivate_staff(app: &App, request: &Request, id: &str) -> Result<
     who.check(&existing.hotel_id)?;
     let staff = Staff { is_active: false, ..existing.clone() };
     app.store.put_staff(&staff).await?;
-    crate::chat::rights::apply_profile(app, &staff).await;
+    crate::chat::rights::apply_profile(app, &staff).await?;
     Ok(h::empty_response(204))
 }
 

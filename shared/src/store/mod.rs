@@ -331,9 +331,9 @@ pub trait Connections: Send + Sync {
     /// Sockets subscribed to a conversation.
     async fn subscribers(&self, conversation: ConversationId) -> Result<Vec<ListenerRef>, StoreError>;
 
-    /// Changes the departments a stored staff connection listens to: the profile and the
-    /// `LISTEN#` index items change together, and only while the connection is still stored
-    /// (`NotFound` once it is gone).
+    /// Changes the departments a stored staff connection listens to: the profile becomes
+    /// `connection` with `departments` (its rights copy included) and the `LISTEN#` index items
+    /// change with it, only while the connection is still stored (`NotFound` once it is gone).
     async fn relisten(&self, connection: &Connection, departments: &[Department]) -> Result<(), StoreError>;
 
     /// Subscribes a socket to a conversation outside its departments, and marks the conversation

@@ -22,6 +22,7 @@ fn staff_socket() -> Connection {
         departments: vec![Department::RoomService, Department::Reception, Department::RoomService],
         requested: None,
         subscriptions: vec![],
+        rights: None,
         connected_at: now,
         expires_at: now.timestamp() + 7200,
     }

@@ -9,10 +9,12 @@
 //! the outbox sweep read the (eventually consistent) index.
 //!
 //! One file per aggregate, each implementing its trait of the port: `directory` (hotels, staff,
-//! guests, stays), `conversations` (lifecycle and lists), `messages` (the append protocol and
+//! guests, stays), `conversations` (lifecycle and lists), `messages` (appending, reading
 //! history), `reads` (read state), `outbox` (delivery status, the send claim, the outbox),
-//! `connections` (sockets); [`codec`] and [`keys`] are the item format.
+//! `connections` (sockets), with the append protocol of `messages` in `append`; [`codec`] and
+//! [`keys`] are the item format.
 
+mod append;
 pub mod codec;
 mod connections;
 mod conversations;
