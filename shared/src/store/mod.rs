@@ -222,6 +222,16 @@ pub trait Messages: Send + Sync {
     /// Reads one message.
     async fn get_message(&self, conversation_id: ConversationId, id: MessageId) -> Result<Option<Message>, StoreError>;
 
+    /// The newest message of each conversation that has one, found by its id (`msg_seq` names
+    /// it): what a page of the conversation list shows, in as few requests as the store allows.
+    async fn newest_messages(&self, conversations: &[Conversation]) -> Result<Vec<Message>, StoreError> {
+        let mut newest = Vec::new();
+        for c in conversations.iter().filter(|c| c.msg_seq > 0) {
+            newest.extend(self.get_message(c.id, c.id * keys::MESSAGE_ID_STRIDE + c.msg_seq).await?);
+        }
+        Ok(newest)
+    }
+
     /// Sets a message's media link (guest media imported after the message was stored).
     async fn set_media_url(
         &self,

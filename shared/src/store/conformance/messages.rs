@@ -197,3 +197,25 @@ pub async fn appends_from_a_stale_read_land_where_a_fresh_read_would(subject: &d
     assert_eq!(stored(later).conversation.id, reopened.conversation.id, "and the next one joins it");
     assert_eq!(fresh_record.active, vec![(Department::Reception, reopened.conversation.id)]);
 }
+
+/// The newest message of each conversation of a list page, found by its `msg_seq`; a
+/// conversation without messages has none.
+pub async fn the_newest_messages_of_a_page_are_read_together(subject: &dyn Subject) {
+    let store = subject.store();
+    let scene = Scene::new(store).await;
+    let other = scene.another_guest(store).await;
+    let first = say(store, &scene.guest, Department::Reception, "one").await;
+    let newest = add(store, first.conversation.id, staff_reply("two", OutboundKind::Message)).await;
+    let second = say(store, &other, Department::Cafe, "three").await;
+    let (empty, _) = store
+        .open_conversation(&other, Department::Housekeeping, ConversationType::Service, crate::clock::now())
+        .await
+        .expect("open");
+    let page = [newest.conversation.clone(), empty, second.conversation.clone()];
+    let mut found = store.newest_messages(&page).await.expect("read");
+    found.sort_by_key(|m| m.id);
+    let mut expected = vec![newest.message, second.message];
+    expected.sort_by_key(|m| m.id);
+    assert_eq!(found, expected);
+    assert!(store.newest_messages(&[]).await.expect("read").is_empty());
+}

@@ -67,6 +67,7 @@ macro_rules! store_conformance_cases {
             messages::messages_page_in_both_directions,
             messages::media_urls_are_set_on_stored_messages_only,
             messages::appends_from_a_stale_read_land_where_a_fresh_read_would,
+            messages::the_newest_messages_of_a_page_are_read_together,
             reads::mark_read_flips_each_guest_message_once_and_lowers_the_unread_count,
             reads::participants_keep_their_first_visit_and_last_read,
             outbound::delivery_status_only_moves_forward_and_failed_always_applies,

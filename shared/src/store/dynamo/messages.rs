@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::append::Known;
 use super::codec::{self, Keys};
-use super::keys::{self, PROFILE};
+use super::keys::{self, MESSAGE_ID_STRIDE, PROFILE};
 use super::{DynamoStore, is_condition_failure};
 use crate::department::Department;
 use crate::model::{Conversation, ConversationId, ConversationType, Guest, Message, MessageId};
@@ -110,6 +110,16 @@ impl Messages for DynamoStore {
 
     async fn get_message(&self, conversation_id: ConversationId, id: MessageId) -> Result<Option<Message>, StoreError> {
         self.get_entity(&keys::conversation(conversation_id), &keys::message(id)).await
+    }
+
+    async fn newest_messages(&self, conversations: &[Conversation]) -> Result<Vec<Message>, StoreError> {
+        let keys: Vec<_> = conversations
+            .iter()
+            .filter(|c| c.msg_seq > 0)
+            .map(|c| Keys::key(&keys::conversation(c.id), &keys::message(c.id * MESSAGE_ID_STRIDE + c.msg_seq)))
+            .collect();
+        let items = self.batch_get(keys).await?;
+        items.iter().map(codec::from_item::<Message>).collect()
     }
 
     async fn set_media_url(

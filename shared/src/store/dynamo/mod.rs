@@ -120,6 +120,34 @@ impl DynamoStore {
         }
     }
 
+    /// Reads items by key with `BatchGetItem` (strongly consistent), 100 keys a request, asking
+    /// again for the keys DynamoDB left unprocessed. The items come in no particular order.
+    async fn batch_get(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(100) {
+            let mut pending = Some(chunk.to_vec());
+            let mut round = 0;
+            while let Some(keys) = pending.take().filter(|k| !k.is_empty()) {
+                if round > 0 {
+                    contention_pause(round).await;
+                }
+                round += 1;
+                if round > MAX_ATTEMPTS {
+                    return Err(StoreError::Aws("batch read left keys unprocessed".into()));
+                }
+                let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Aws(e.to_string()))?;
+                let out = self.client.batch_get_item().request_items(&self.table, request).send().await?;
+                items.extend(out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default());
+                pending = out.unprocessed_keys.and_then(|mut u| u.remove(&self.table)).map(|k| k.keys);
+            }
+        }
+        Ok(items)
+    }
+
     /// Runs a transaction. On cancellation, returns the index of every item whose condition
     /// failed, so callers can tell *which* rule refused the write.
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), TxError> {
