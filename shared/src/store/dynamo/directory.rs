@@ -26,10 +26,10 @@ impl Directory for DynamoStore {
             tx.push(self.delete(&keys::hotel_phone(&old_phone), PROFILE, None, &[])?);
         }
         if let Some(phone) = &hotel.whatsapp_phone_number_id {
-            let pointer = codec::to_item(
-                &serde_json::json!({ "hotel_id": hotel.id }),
-                Keys::new(keys::hotel_phone(phone), PROFILE),
-            )?;
+            // The pointer carries a copy of the hotel, rewritten with it in this transaction: a
+            // Meta webhook finds its hotel in one read.
+            let mut pointer = codec::to_item(hotel, Keys::new(keys::hotel_phone(phone), PROFILE))?;
+            pointer.insert("hotel_id".into(), codec::s(&hotel.id));
             tx.push(self.put(
                 pointer,
                 Some("attribute_not_exists(pk) OR hotel_id = :id"),
@@ -54,6 +54,10 @@ impl Directory for DynamoStore {
         let Some(pointer) = self.get(&keys::hotel_phone(phone_number_id), PROFILE).await? else {
             return Ok(None);
         };
+        if pointer.contains_key("name") {
+            return codec::from_item(&pointer).map(Some);
+        }
+        // A pointer written before it carried the hotel.
         match codec::get_s(&pointer, "hotel_id") {
             Some(id) => self.get_hotel(id).await,
             None => Ok(None),
