@@ -18,7 +18,7 @@ pub async fn mark_read(
 ) -> Result<Vec<MessageId>, ChatError> {
     let conversation = conversation_for(app, principal, conversation_id).await?;
     let now = crate::clock::now();
-    let marked = app.store.mark_read(conversation_id, only, now).await?;
+    let marked = app.store.mark_read(&conversation, only, now).await?;
     app.store.touch_participant(conversation_id, &principal.staff.user_id, true, now).await?;
     if !marked.is_empty() {
         let frame = ServerFrame::ReadReceipt {

@@ -41,6 +41,11 @@ pub struct Conversation {
     /// subscriber query. Internal: never part of an API answer.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub subscribed: bool,
+    /// The newest message id a mark-read of the whole conversation has looked at: every guest
+    /// message up to it was marked read then, so the next one looks only at what came after.
+    /// Internal: never part of an API answer.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub read_through: MessageId,
     /// Creation time.
     #[serde(with = "iso_time")]
     pub created_at: DateTime<Utc>,
@@ -151,6 +156,10 @@ pub struct Connection {
     pub connected_at: DateTime<Utc>,
     /// Epoch seconds after which DynamoDB's TTL removes the record (2 h after connect).
     pub expires_at: i64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The stored profile and hotel a staff socket acts with (see [`Connection::rights`]).

@@ -247,9 +247,11 @@ pub trait Messages: Send + Sync {
 pub trait ReadState: Send + Sync {
     /// Marks unread guest messages read (all of them, or those in `only`); returns the ids that
     /// changed. Each message is flipped with a condition, so concurrent readers count it once.
+    /// Marking all looks only at the messages after [`Conversation::read_through`] (as the
+    /// caller read `conversation`: an older copy only means a longer look), then moves it.
     async fn mark_read(
         &self,
-        conversation_id: ConversationId,
+        conversation: &Conversation,
         only: Option<&[MessageId]>,
         now: DateTime<Utc>,
     ) -> Result<Vec<MessageId>, StoreError>;

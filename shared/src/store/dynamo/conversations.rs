@@ -318,6 +318,7 @@ pub(super) fn fresh_conversation(
         unread_count: 0,
         msg_seq: 0,
         subscribed: false,
+        read_through: 0,
         created_at: now,
         updated_at: now,
     }

@@ -72,6 +72,9 @@ pub fn message(id: MessageId) -> String {
     format!("MSG#{id:016}")
 }
 
+/// The largest message id a sort key may hold (ids never exceed 2^53, 16 digits).
+pub const LAST_MESSAGE_ID: MessageId = 9_999_999_999_999_999;
+
 /// Sort-key prefix of all messages.
 pub const MESSAGE_PREFIX: &str = "MSG#";
 

@@ -14,8 +14,8 @@ use crate::store::{
     AppendOutcome, GuestRecord, IdempotencyRecord, MessagePage, Messages, NewMessage, PageDirection, StoreError,
 };
 
-/// Upper bound of message sort keys (ids never exceed 2^53, 16 digits).
-const LAST_MESSAGE_KEY: MessageId = 9_999_999_999_999_999;
+/// Upper bound of message sort keys.
+const LAST_MESSAGE_KEY: MessageId = keys::LAST_MESSAGE_ID;
 
 #[async_trait]
 impl Messages for DynamoStore {

@@ -45,6 +45,22 @@ where
     }
 }
 
+/// Runs a query to its last page, strongly consistent.
+async fn all_pages(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+) -> Result<Vec<Item>, StoreError> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let out = query.clone().consistent_read(true).set_exclusive_start_key(start).send().await?;
+        items.extend(out.items.unwrap_or_default());
+        match out.last_evaluated_key {
+            Some(key) if !key.is_empty() => start = Some(key),
+            _ => return Ok(items),
+        }
+    }
+}
+
 /// Handle on the chat table. Cheap to clone; build one per process.
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
@@ -98,26 +114,33 @@ impl DynamoStore {
     }
 
     /// Reads every item of a partition whose sort key starts with `prefix` (strongly consistent).
+    /// Every item of partition `pk` with a sort key from `low` to `high` (inclusive), strongly
+    /// consistent, all pages.
+    async fn query_between(&self, pk: &str, low: &str, high: &str) -> Result<Vec<Item>, StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :low AND :high")
+            .expression_attribute_values(":pk", codec::s(pk))
+            .expression_attribute_values(":low", codec::s(low))
+            .expression_attribute_values(":high", codec::s(high));
+        all_pages(query).await
+    }
+
+    /// Every item of partition `pk` whose sort key starts with `prefix` (all of them for an
+    /// empty prefix), strongly consistent, all pages.
     async fn query_prefix(&self, pk: &str, prefix: &str) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let query = self.client.query().table_name(&self.table).expression_attribute_values(":pk", codec::s(pk));
-            // DynamoDB refuses an empty begins_with operand: no prefix means the whole partition.
-            let query = if prefix.is_empty() {
-                query.key_condition_expression("pk = :pk")
-            } else {
-                query
-                    .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                    .expression_attribute_values(":prefix", codec::s(prefix))
-            };
-            let out = query.consistent_read(true).set_exclusive_start_key(start).send().await?;
-            items.extend(out.items.unwrap_or_default());
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(items),
-            }
-        }
+        let query = self.client.query().table_name(&self.table).expression_attribute_values(":pk", codec::s(pk));
+        // DynamoDB refuses an empty begins_with operand: no prefix means the whole partition.
+        let query = if prefix.is_empty() {
+            query.key_condition_expression("pk = :pk")
+        } else {
+            query
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":prefix", codec::s(prefix))
+        };
+        all_pages(query).await
     }
 
     /// Reads items by key with `BatchGetItem` (strongly consistent), 100 keys a request, asking

@@ -1,7 +1,9 @@
 //! Read state: marking guest messages read, and who opened a conversation.
 //!
-//! Access patterns: UpdateItem per message `CONV#{id}`/`MSG#…` (`is_read`), the conversation's
-//! `unread_count`; participants `CONV#{id}`/`PART#{staff}`.
+//! Access patterns: a query of the messages after the conversation's `read_through` watermark
+//! (marking all: never the whole history again), UpdateItem per unread guest message
+//! `CONV#{id}`/`MSG#…` (`is_read`, concurrently), one UpdateItem of the conversation's
+//! `unread_count` and watermark; participants `CONV#{id}`/`PART#{staff}`.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -10,38 +12,43 @@ use chrono::{DateTime, Utc};
 use super::codec::{self, Keys};
 use super::keys::{self, PROFILE};
 use super::{DynamoStore, is_condition_failure};
-use crate::model::{ConversationId, MessageId};
+use crate::model::{Conversation, ConversationId, MessageId};
 use crate::store::{ReadState, StoreError};
 
 #[async_trait]
 impl ReadState for DynamoStore {
     async fn mark_read(
         &self,
-        conversation_id: ConversationId,
+        conversation: &Conversation,
         only: Option<&[MessageId]>,
         now: DateTime<Utc>,
     ) -> Result<Vec<MessageId>, StoreError> {
-        let candidates: Vec<MessageId> = match only {
-            Some(ids) => ids.to_vec(),
-            None => self
-                .query_prefix(&keys::conversation(conversation_id), keys::MESSAGE_PREFIX)
-                .await?
-                .iter()
-                .filter(|i| {
-                    codec::get_s(i, "sender_type") == Some("guest")
-                        && !matches!(i.get("is_read"), Some(AttributeValue::Bool(true)))
-                })
-                .filter_map(|i| codec::get_u64(i, "id"))
-                .collect(),
+        let conversation_id = conversation.id;
+        let (candidates, newest): (Vec<MessageId>, Option<MessageId>) = match only {
+            Some(ids) => (ids.to_vec(), None),
+            None => {
+                let low = keys::message(conversation.read_through.saturating_add(1));
+                let high = keys::message(keys::LAST_MESSAGE_ID);
+                let items = self.query_between(&keys::conversation(conversation_id), &low, &high).await?;
+                let newest = items.iter().filter_map(|i| codec::get_u64(i, "id")).max();
+                let unread = items
+                    .iter()
+                    .filter(|i| {
+                        codec::get_s(i, "sender_type") == Some("guest")
+                            && !matches!(i.get("is_read"), Some(AttributeValue::Bool(true)))
+                    })
+                    .filter_map(|i| codec::get_u64(i, "id"))
+                    .collect();
+                (unread, newest)
+            }
         };
         let at = codec::s(crate::clock::iso(now));
-        let mut marked = Vec::new();
-        for id in candidates {
+        let flips = candidates.iter().map(|id| async {
             let result = self
                 .client
                 .update_item()
                 .table_name(&self.table)
-                .set_key(Some(Keys::key(&keys::conversation(conversation_id), &keys::message(id))))
+                .set_key(Some(Keys::key(&keys::conversation(conversation_id), &keys::message(*id))))
                 .update_expression("SET is_read = :yes, read_at = :at, updated_at = :at")
                 .condition_expression("attribute_exists(pk) AND sender_type = :guest AND is_read = :no")
                 .expression_attribute_values(":yes", AttributeValue::Bool(true))
@@ -51,36 +58,17 @@ impl ReadState for DynamoStore {
                 .send()
                 .await;
             match result {
-                Ok(_) => marked.push(id),
-                Err(e) if is_condition_failure(&e) => {}
-                Err(e) => return Err(e.into()),
+                Ok(_) => Ok(Some(*id)),
+                Err(e) if is_condition_failure(&e) => Ok(None),
+                Err(e) => Err(StoreError::from(e)),
             }
-        }
-        if !marked.is_empty() {
-            let result = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(Keys::key(&keys::conversation(conversation_id), PROFILE)))
-                .update_expression("SET unread_count = unread_count - :k")
-                .condition_expression("unread_count >= :k")
-                .expression_attribute_values(":k", codec::n(marked.len()))
-                .send()
-                .await;
-            match result {
-                Ok(_) => {}
-                Err(e) if is_condition_failure(&e) => {
-                    self.client
-                        .update_item()
-                        .table_name(&self.table)
-                        .set_key(Some(Keys::key(&keys::conversation(conversation_id), PROFILE)))
-                        .update_expression("SET unread_count = :zero")
-                        .expression_attribute_values(":zero", codec::n(0))
-                        .send()
-                        .await?;
-                }
-                Err(e) => return Err(e.into()),
-            }
+        });
+        // Flipped concurrently, each on its own condition; the watermark moves only after all
+        // of them, so a failure leaves it where a retry looks again.
+        let marked: Vec<MessageId> = futures::future::try_join_all(flips).await?.into_iter().flatten().collect();
+        let watermark = newest.filter(|n| *n > conversation.read_through);
+        if !marked.is_empty() || watermark.is_some() {
+            self.lower_unread(conversation, marked.len(), watermark).await?;
         }
         Ok(marked)
     }
@@ -116,5 +104,50 @@ impl ReadState for DynamoStore {
         conversation_id: ConversationId,
     ) -> Result<Vec<crate::model::Participant>, StoreError> {
         self.query_prefix(&keys::conversation(conversation_id), "PART#").await?.iter().map(codec::from_item).collect()
+    }
+}
+
+impl DynamoStore {
+    /// Lowers a conversation's unread count by `k` (never below zero) and moves its read
+    /// watermark to `watermark`, in one write. Concurrent readers may set the watermark in either
+    /// order: one that moves back only makes the next mark-read look at more messages.
+    async fn lower_unread(
+        &self,
+        conversation: &Conversation,
+        k: usize,
+        watermark: Option<MessageId>,
+    ) -> Result<(), StoreError> {
+        let key = Keys::key(&keys::conversation(conversation.id), PROFILE);
+        let through = watermark.map(|w| (", read_through = :w", codec::n(w)));
+        let set_through = through.as_ref().map_or("", |(clause, _)| clause);
+        let update = |expression: String| {
+            let request = self.client.update_item().table_name(&self.table).set_key(Some(key.clone()));
+            let request = request.update_expression(expression).condition_expression("attribute_exists(pk)");
+            match &through {
+                Some((_, w)) => request.expression_attribute_values(":w", w.clone()),
+                None => request,
+            }
+        };
+        let lowered = update(format!("SET unread_count = unread_count - :k{set_through}"))
+            .condition_expression("attribute_exists(pk) AND unread_count >= :k")
+            .expression_attribute_values(":k", codec::n(k))
+            .send()
+            .await;
+        match lowered {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => {
+                // Fewer unread than marked (a count that drifted): zero, never negative.
+                let zeroed = update(format!("SET unread_count = :zero{set_through}"))
+                    .expression_attribute_values(":zero", codec::n(0))
+                    .send()
+                    .await;
+                match zeroed {
+                    Ok(_) => Ok(()),
+                    Err(e) if is_condition_failure(&e) => Ok(()), // the conversation is gone
+                    Err(e) => Err(e.into()),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }

@@ -166,6 +166,7 @@ impl State {
             unread_count: first.map_or(0, |m| u64::from(m.sender_type == SenderType::Guest)),
             msg_seq: u64::from(first.is_some()),
             subscribed: false,
+            read_through: 0,
             created_at: now,
             updated_at: now,
         }

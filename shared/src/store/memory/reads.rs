@@ -6,21 +6,31 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::MemoryStore;
-use crate::model::{ConversationId, MessageId, Participant, SenderType};
+use crate::model::{Conversation, ConversationId, MessageId, Participant, SenderType};
 use crate::store::{ReadState, StoreError};
 
 #[async_trait]
 impl ReadState for MemoryStore {
     async fn mark_read(
         &self,
-        conversation_id: ConversationId,
+        conversation: &Conversation,
         only: Option<&[MessageId]>,
         now: DateTime<Utc>,
     ) -> Result<Vec<MessageId>, StoreError> {
+        let conversation_id = conversation.id;
         let mut state = self.state();
-        let candidates: Vec<MessageId> = match only {
-            Some(ids) => ids.to_vec(),
-            None => state.messages.get(&conversation_id).map(|all| all.keys().copied().collect()).unwrap_or_default(),
+        let (candidates, newest): (Vec<MessageId>, Option<MessageId>) = match only {
+            Some(ids) => (ids.to_vec(), None),
+            None => {
+                let after = state
+                    .messages
+                    .get(&conversation_id)
+                    .into_iter()
+                    .flat_map(|all| all.range(conversation.read_through.saturating_add(1)..).map(|(id, _)| *id));
+                let ids: Vec<MessageId> = after.collect();
+                let newest = ids.last().copied();
+                (ids, newest)
+            }
         };
         let mut marked = Vec::new();
         for id in candidates {
@@ -35,8 +45,11 @@ impl ReadState for MemoryStore {
                 marked.push(id);
             }
         }
-        if let Some(conversation) = state.conversations.get_mut(&conversation_id) {
-            conversation.unread_count = conversation.unread_count.saturating_sub(marked.len() as u64);
+        if let Some(stored) = state.conversations.get_mut(&conversation_id) {
+            stored.unread_count = stored.unread_count.saturating_sub(marked.len() as u64);
+            if let Some(newest) = newest {
+                stored.read_through = newest;
+            }
         }
         Ok(marked)
     }
