@@ -141,7 +141,7 @@ async fn attempt(app: &App, job: &OutboundJob, attempt_number: u32, max_attempts
     };
     if give_up {
         crate::telemetry::metric("OutboundFailed", 1.0);
-        mark(app, job, DeliveryStatus::Failed, None).await;
+        mark(app, job, DeliveryStatus::Failed, None, None).await;
     } else if matches!(outcome, Attempt::Retry(_)) {
         crate::telemetry::metric("OutboundRetried", 1.0);
     }
@@ -153,15 +153,13 @@ fn receive_count(record: &SqsMessage) -> u32 {
 }
 
 async fn send(app: &App, job: &OutboundJob) -> Attempt {
-    let loaded = async {
-        let conversation = app.store.get_conversation(job.conversation_id).await?;
-        let message = match job.message_id {
-            Some(id) => app.store.get_message(job.conversation_id, id).await?.map(Some),
-            None => Some(None),
-        };
-        Ok::<_, crate::store::StoreError>((conversation, message))
+    let message = async {
+        match job.message_id {
+            Some(id) => Ok(app.store.get_message(job.conversation_id, id).await?.map(Some)),
+            None => Ok(Some(None)),
+        }
     };
-    let (conversation, message) = match loaded.await {
+    let (conversation, message) = match tokio::try_join!(app.store.get_conversation(job.conversation_id), message) {
         Ok((Some(c), Some(m))) => (c, m),
         Ok(_) => return Attempt::Permanent("message no longer exists".into()),
         Err(e) => return Attempt::Retry(e.to_string()),
@@ -241,18 +239,30 @@ async fn deliver(app: &App, job: &OutboundJob, conversation: &Conversation, mess
             tracing::warn!(error = %e, "could not index wamid");
         }
     }
-    mark(app, job, DeliveryStatus::Sent, wamid.as_deref()).await;
+    mark(app, job, DeliveryStatus::Sent, wamid.as_deref(), Some(conversation)).await;
     Attempt::Done
 }
 
-async fn mark(app: &App, job: &OutboundJob, status: DeliveryStatus, wamid: Option<&str>) {
+/// Records a job's new delivery status and tells the department; `known` is the conversation
+/// as this attempt read it (else it is read now, for the audience).
+async fn mark(
+    app: &App,
+    job: &OutboundJob,
+    status: DeliveryStatus,
+    wamid: Option<&str>,
+    known: Option<&Conversation>,
+) {
     let Some(message_id) = job.message_id else {
         return; // a notice has no stored message
     };
     let now = crate::clock::now();
     match app.store.set_delivery_status(job.conversation_id, message_id, status, wamid, now).await {
         Ok(Some(message)) => {
-            if let Ok(Some(conversation)) = app.store.get_conversation(job.conversation_id).await {
+            let conversation = match known {
+                Some(c) => Some(c.clone()),
+                None => app.store.get_conversation(job.conversation_id).await.ok().flatten(),
+            };
+            if let Some(conversation) = conversation {
                 crate::chat::notify_delivery(app, &conversation, &message).await;
             }
         }

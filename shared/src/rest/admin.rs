@@ -87,7 +87,7 @@ pub async fn put_hotel(app: &App, request: &Request, id: &str) -> Result<Respons
     };
     let created = app.store.put_hotel(&hotel).await?;
     // What its staff may do and hear changes at once, on open sockets too.
-    crate::chat::rights::apply_hotel(app, &hotel).await?;
+    sockets_followed(crate::chat::rights::apply_hotel(app, &hotel).await)?;
     Ok(h::json_response(created_or_replaced(created), &hotel))
 }
 
@@ -118,7 +118,7 @@ pub async fn put_staff(app: &App, request: &Request, id: &str) -> Result<Respons
     let created = app.store.put_staff(&staff).await?;
     // Rights change at once, on the member's open sockets too (a failure answers 5xx: the CRM
     // sends the change again).
-    crate::chat::rights::apply_profile(app, &staff).await?;
+    sockets_followed(crate::chat::rights::apply_profile(app, &staff).await)?;
     Ok(h::json_response(created_or_replaced(created), &staff))
 }
 
@@ -129,8 +129,17 @@ pub async fn deactivate_staff(app: &App, request: &Request, id: &str) -> Result<
     who.check(&existing.hotel_id)?;
     let staff = Staff { is_active: false, ..existing.clone() };
     app.store.put_staff(&staff).await?;
-    crate::chat::rights::apply_profile(app, &staff).await?;
+    sockets_followed(crate::chat::rights::apply_profile(app, &staff).await)?;
     Ok(h::empty_response(204))
+}
+
+/// A change that open sockets could not follow is answered 503: it is stored, and sending it
+/// again (provisioning writes are idempotent) applies it to the sockets.
+fn sockets_followed(result: Result<(), crate::store::StoreError>) -> Result<(), HttpError> {
+    result.map_err(|e| {
+        tracing::error!(error = %e, "could not apply a provisioning change to open sockets");
+        HttpError::new(503, "Busy, please retry")
+    })
 }
 
 async fn known_hotel(app: &App, hotel_id: &str) -> Result<Hotel, HttpError> {
