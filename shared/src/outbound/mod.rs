@@ -245,13 +245,7 @@ async fn deliver(app: &App, job: &OutboundJob, conversation: &Conversation, mess
 
 /// Records a job's new delivery status and tells the department; `known` is the conversation
 /// as this attempt read it (else it is read now, for the audience).
-async fn mark(
-    app: &App,
-    job: &OutboundJob,
-    status: DeliveryStatus,
-    wamid: Option<&str>,
-    known: Option<&Conversation>,
-) {
+async fn mark(app: &App, job: &OutboundJob, status: DeliveryStatus, wamid: Option<&str>, known: Option<&Conversation>) {
     let Some(message_id) = job.message_id else {
         return; // a notice has no stored message
     };
