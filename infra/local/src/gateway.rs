@@ -61,6 +61,8 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use crate::concurrency::ConcurrencyLimits;
+use crate::concurrency::Limiter;
 pub use events::API_ID;
 pub use local::LocalTools;
 use paths::Route;
@@ -101,10 +103,14 @@ pub struct GatewayOptions {
     pub poll_wait: Duration,
     /// Run the `outbound-sweeper` this often (template.yaml: every 5 minutes); `None`: never.
     pub sweep_every: Option<Duration>,
+    /// How many invocations of the functions behind the Function URL and the HTTP API may run
+    /// at once; one over the limit is answered as AWS answers a throttled invocation, without
+    /// running the handler ([`http_api`]).
+    pub concurrency: ConcurrencyLimits,
 }
 
 impl Default for GatewayOptions {
-    /// API Gateway's limits, stage `local`, no queues, one-second long polls.
+    /// API Gateway's limits, stage `local`, no queues, one-second long polls, no concurrency limit.
     fn default() -> Self {
         GatewayOptions {
             stage: "local".into(),
@@ -113,13 +119,15 @@ impl Default for GatewayOptions {
             queues: Vec::new(),
             poll_wait: Duration::from_secs(1),
             sweep_every: None,
+            concurrency: ConcurrencyLimits::unlimited(),
         }
     }
 }
 
 impl GatewayOptions {
     /// API Gateway's own settings (see [`Default`]) with the stack's two queues bound to their
-    /// consumers, ten records a batch, as `template.yaml` deploys them.
+    /// consumers, ten records a batch, and the functions' reserved concurrency within Lambda's
+    /// default account quota, as `template.yaml` deploys them.
     pub fn like_aws(resources: &crate::bootstrap::LocalResources) -> Self {
         let binding =
             |queue_url: &str, consumer| QueueBinding { queue_url: queue_url.to_owned(), consumer, batch_size: 10 };
@@ -129,6 +137,7 @@ impl GatewayOptions {
                 binding(&resources.push_retry_queue_url, QueueConsumer::PushRetry),
             ],
             sweep_every: Some(Duration::from_secs(300)),
+            concurrency: ConcurrencyLimits::like_aws(&resources.reserved_concurrency),
             ..GatewayOptions::default()
         }
     }
@@ -214,6 +223,7 @@ struct Shared {
     sockets: sockets::Registry,
     whatsapp: fake_whatsapp::SentLog,
     push_faults: PushFaults,
+    limiter: Limiter,
     stop: watch::Receiver<bool>,
     local: Option<LocalTools>,
 }
@@ -259,6 +269,7 @@ pub async fn start_with_tools(
         sockets: sockets::Registry::default(),
         whatsapp: fake_whatsapp::SentLog::default(),
         push_faults: PushFaults::default(),
+        limiter: Limiter::new(&options.concurrency),
         stop: stopped.clone(),
         local: tools,
     });
