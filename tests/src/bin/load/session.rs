@@ -41,7 +41,7 @@ impl Session {
     ) -> Result<Session, String> {
         let tenant = format!("load-{}", std::process::id());
         let provisioned = stack::provision(&options.template, &tenant, staff, departments, guests).await?;
-        let gateway = Gateway::start(&options.gateway, &options.template, &tenant, options.count_calls)?;
+        let gateway = Gateway::start(&options.gateway, &options.template, &tenant, options)?;
         let (sender, arrivals) = mpsc::unbounded_channel();
         let (stop, stopped) = watch::channel(false);
         let inbox = Inbox { arrivals: sender, count: Arc::new(AtomicU64::new(0)), stop: stopped, tag: Tag::new() };
