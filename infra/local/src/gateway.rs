@@ -323,8 +323,15 @@ async fn dispatch(State(st): State<St>, ConnectInfo(peer): ConnectInfo<SocketAdd
     }
 }
 
-/// Logs method, path (never the query string: it carries tokens), status and duration.
+/// Logs method, path (never the query string: it carries tokens), status and duration: at
+/// `info`, and at `debug` for health checks and management calls (one per push). Nothing is
+/// measured or copied when that level is off.
 async fn log_request(request: Request, next: Next) -> Response {
+    let quiet = matches!(request.uri().path(), "/health") || request.uri().path().contains("/@connections/");
+    let wanted = if quiet { tracing::enabled!(tracing::Level::DEBUG) } else { tracing::enabled!(tracing::Level::INFO) };
+    if !wanted {
+        return next.run(request).await;
+    }
     let method = request.method().clone();
     let path = paths::log_path(request.uri().path()).to_owned();
     let started = std::time::Instant::now();

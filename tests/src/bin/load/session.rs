@@ -75,7 +75,17 @@ impl Session {
     /// Each guest writes once to its department (untagged): the conversation ids, by guest.
     pub async fn open_conversations(&self) -> Result<Vec<u64>, String> {
         let opens = self.provisioned.guests.iter().map(|guest| async {
-            let (status, body) = self.webhooks.simple(&guest.number, guest.department.as_str(), "hello").await?;
+            let (mut status, mut body) = (429, String::new());
+            // All at once: past the webhook's concurrency some are throttled, and sent again.
+            let mut backoff = crate::schedule::FIRST_BACKOFF;
+            for _ in 0..20 {
+                (status, body) = self.webhooks.simple(&guest.number, guest.department.as_str(), "hello").await?;
+                if status != 429 {
+                    break;
+                }
+                tokio::time::sleep(backoff.mul_f64(fastrand::f64())).await;
+                backoff = (backoff * 2).min(crate::schedule::MAX_BACKOFF);
+            }
             let answer: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
             match answer["conversation_id"].as_u64() {
                 Some(id) if status == 201 => Ok(id),
