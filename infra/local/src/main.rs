@@ -75,6 +75,13 @@ enum Command {
     },
 }
 
+/// The gateway does the work of several Lambdas and of API Gateway in one process, two worker
+/// threads allocating and freeing small buffers for every request and push (the AWS SDK's
+/// orchestrator above all): mimalloc's per-thread free lists cost a fraction of glibc's malloc
+/// there (docs/performance.md, "Gateway CPU per message").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     if let Err(e) = run().await {
