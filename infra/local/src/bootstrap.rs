@@ -3,9 +3,10 @@
 //!
 //! Only the properties that shape behaviour are read: table keys, indexes, billing mode and TTL;
 //! queue names, visibility timeouts and redrive policies; bucket names; the functions' reserved
-//! concurrency (for the gateway, which applies it). Intrinsics are resolved
-//! for the few forms the template uses (`!Sub` with `${TenantName}` / `${AWS::AccountId}`,
-//! `!GetAtt Queue.Arn`). Every step is idempotent.
+//! concurrency (for the gateway, which applies that of the functions behind the Function URL and
+//! the HTTP API). Intrinsics are resolved for the few forms the template uses (`!Sub` with
+//! `${TenantName}` / `${AWS::AccountId}`, `!GetAtt Queue.Arn`; `!If`/`!Ref` for the reservations,
+//! in [`crate::concurrency`]). Every step is idempotent.
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -11,7 +11,9 @@
 //!   real `aws-sdk-apigatewaymanagement` client; unknown ids answer `410 GoneException`.
 //! - **Function URL** of the guest webhook at `/api/chat/guest-webhook/` and the **HTTP API**
 //!   for everything else under `/api/chat/`: payload-v2 events turned into `lambda_http`
-//!   requests exactly the way the Lambda runtime does.
+//!   requests exactly the way the Lambda runtime does. Each function runs at most its
+//!   concurrency limit at once ([`GatewayOptions::concurrency`]); over it, the invocation is
+//!   answered as Lambda's throttle reaches the caller (Function URL 429, HTTP API 500).
 //! - **SQS event source mappings**: long-polls the bound queues and invokes the consumers with
 //!   `SqsEvent` batches, deleting only the records not reported in `batchItemFailures`.
 //! - **Schedules**: the `outbound-sweeper` on a timer, as EventBridge runs it.
