@@ -4,6 +4,9 @@
 //! gateway's AWS clients can be pointed at this proxy ([`crate::gateway_through`]): it forwards
 //! every request to `AWS_ENDPOINT_URL` unchanged until told to fail, and then answers each one
 //! with a 500 `InternalServerError` (which the SDKs retry, then report), for as long as it is told.
+//! Told to hold ([`FaultProxy::hold`]), it keeps every request waiting until it is told to let
+//! go, and says how many are waiting ([`FaultProxy::wait_held`]): the handlers that sent them are
+//! caught in the middle of their work, which lets a test know that invocations are running.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -12,6 +15,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
+use tokio::sync::watch;
 
 /// A running proxy.
 #[derive(Debug, Clone)]
@@ -28,6 +32,10 @@ struct Faults {
     /// When set, only requests whose `X-Amz-Target` starts with it fail (e.g. `DynamoDB`).
     only: std::sync::Mutex<Option<String>>,
     failed: AtomicUsize,
+    /// Whether requests are held.
+    holding: watch::Sender<bool>,
+    /// How many requests are waiting now.
+    held: watch::Sender<usize>,
     http: reqwest::Client,
 }
 
@@ -39,6 +47,8 @@ impl FaultProxy {
             failing: AtomicBool::new(false),
             only: std::sync::Mutex::new(None),
             failed: AtomicUsize::new(0),
+            holding: watch::channel(false).0,
+            held: watch::channel(0).0,
             http: lobbybee::app::https().build().expect("http client"),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind fault proxy");
@@ -68,9 +78,27 @@ impl FaultProxy {
     pub fn failed(&self) -> usize {
         self.state.failed.load(Ordering::SeqCst)
     }
+
+    /// From now on, every request waits here (`true`) until this is called with `false`, which
+    /// lets the waiting ones through.
+    pub fn hold(&self, holding: bool) {
+        self.state.holding.send_replace(holding);
+    }
+
+    /// Waits until at least `count` requests are being held.
+    pub async fn wait_held(&self, count: usize) {
+        let mut held = self.state.held.subscribe();
+        let _ = held.wait_for(|n| *n >= count).await;
+    }
 }
 
 async fn forward(State(faults): State<Arc<Faults>>, request: Request) -> Response {
+    let mut holding = faults.holding.subscribe();
+    if *holding.borrow_and_update() {
+        faults.held.send_modify(|n| *n += 1);
+        let _ = holding.wait_for(|holding| !*holding).await;
+        faults.held.send_modify(|n| *n = n.saturating_sub(1));
+    }
     let target = request.headers().get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
     let selected = faults.only.lock().map(|only| only.as_deref().is_none_or(|p| target.starts_with(p))).unwrap_or(true);
     if faults.failing.load(Ordering::SeqCst) && selected {

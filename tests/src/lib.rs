@@ -113,8 +113,14 @@ pub async fn stack() -> &'static Stack {
             let port = listener.local_addr().expect("addr").port();
             let config = test_config(&sdk, &resources, port).await;
             let app = App::recording(config, &sdk, calls());
-            // The tests sweep the outbox themselves, "at" chosen moments.
-            let options = GatewayOptions { sweep_every: None, ..GatewayOptions::like_aws(&resources) };
+            // The tests sweep the outbox themselves, "at" chosen moments. The tests of a binary share
+            // this stack and run in parallel, so it applies no concurrency limit (a test that
+            // wants one starts a gateway of its own: `gateway_through_with`).
+            let options = GatewayOptions {
+                sweep_every: None,
+                concurrency: lobbybee_local::concurrency::ConcurrencyLimits::unlimited(),
+                ..GatewayOptions::like_aws(&resources)
+            };
             let gateway = gateway::start(app.clone(), listener, options).await.expect("start gateway");
             Stack { app, resources, gateway }
         })
@@ -193,18 +199,31 @@ pub async fn gateway_with(configure: impl FnOnce(&mut Config)) -> Gateway {
 /// Like [`gateway_with`], with every AWS call of its handlers going through `proxy`, which can
 /// be told to fail them.
 pub async fn gateway_through(proxy: &faults::FaultProxy) -> Gateway {
+    gateway_through_with(proxy, GatewayOptions::default()).await
+}
+
+/// [`gateway_through`], started with `options` (e.g. concurrency limits).
+pub async fn gateway_through_with(proxy: &faults::FaultProxy, options: GatewayOptions) -> Gateway {
     let sdk = aws_config::defaults(BehaviorVersion::latest()).endpoint_url(&proxy.url).load().await;
-    second_gateway(&sdk, |_| {}).await
+    start_second_gateway(&sdk, |_| {}, options).await
 }
 
 async fn second_gateway(sdk: &aws_config::SdkConfig, configure: impl FnOnce(&mut Config)) -> Gateway {
+    start_second_gateway(sdk, configure, GatewayOptions::default()).await
+}
+
+async fn start_second_gateway(
+    sdk: &aws_config::SdkConfig,
+    configure: impl FnOnce(&mut Config),
+    options: GatewayOptions,
+) -> Gateway {
     let stack = stack().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind gateway");
     let port = listener.local_addr().expect("addr").port();
     let mut config = test_config(sdk, &stack.resources, port).await;
     configure(&mut config);
     let app = App::recording(config, sdk, calls());
-    gateway::start(app, listener, GatewayOptions::default()).await.expect("start gateway")
+    gateway::start(app, listener, options).await.expect("start gateway")
 }
 
 /// A number no other test of this run uses (ids, phone numbers).

@@ -2,13 +2,15 @@
 //! many messages to one conversation at once. Faults are injected with a proxy between the
 //! functions and the emulator (`lobbybee_e2e::faults`); waiting is always for an event.
 
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use lobbybee::model::DeliveryStatus;
 use lobbybee::store::PageDirection;
-use lobbybee_e2e::client::{Socket, guest_writes, meta_payload, meta_text, meta_webhook_at};
+use lobbybee_e2e::client::{Socket, guest_writes, meta_payload, meta_text, meta_webhook_at, simple_webhook_at};
 use lobbybee_e2e::faults::FaultProxy;
 use lobbybee_e2e::fixtures::TestHotel;
-use lobbybee_e2e::{Stack, gateway_through, run, stack, unique};
-use lobbybee_local::gateway::fake_whatsapp;
+use lobbybee_e2e::{Stack, gateway_through, gateway_through_with, run, stack, unique};
+use lobbybee_local::gateway::{ConcurrencyLimits, GatewayOptions, fake_whatsapp};
 use serde_json::{Value, json};
 
 async fn stored(stack: &Stack, conversation: u64) -> Vec<lobbybee::model::Message> {
@@ -53,6 +55,59 @@ fn a_meta_message_the_store_cannot_take_is_answered_5xx_and_stored_once_when_met
         // A payload for an unknown number is not a transient failure: 200, nothing stored.
         let stranger = meta_text("+15550000001", &format!("wamid.{}", unique()), "hi");
         assert_eq!(meta_to(&gateway.http_base(), &meta_payload(&hotel.phone_number_id, stranger)).await, 200);
+        gateway.shutdown().await;
+    });
+}
+
+#[test]
+fn a_burst_over_the_webhooks_reserved_concurrency_is_answered_429_and_stores_nothing() {
+    run(async {
+        let stack = stack().await;
+        let hotel = TestHotel::create(stack).await;
+        let (conversation, _) = guest_writes(stack, &hotel.guest.number, "Reception", "First").await;
+        // The webhook may run twice at once; its store calls wait in the proxy while it is held,
+        // so the invocations that got a slot are still running when the rest of the burst arrives.
+        let proxy = FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL").expect("emulator")).await;
+        let limits = ConcurrencyLimits { reserved: [("guest-webhook".to_owned(), 2)].into(), account: None };
+        let gateway = gateway_through_with(&proxy, GatewayOptions { concurrency: limits, ..Default::default() }).await;
+        let base = gateway.http_base();
+        proxy.hold(true);
+
+        let mut burst: FuturesUnordered<_> = (0..6)
+            .map(|i| {
+                let body = json!({"whatsapp_number": hotel.guest.number, "message": format!("burst {i}")});
+                let base = base.clone();
+                async move { (i, simple_webhook_at(&base, &body).await) }
+            })
+            .collect();
+        // Four answers come while two invocations are held inside the handler: the four throttled.
+        let mut throttled = Vec::new();
+        while throttled.len() < 4 {
+            let (i, answer) = burst.next().await.expect("an answer");
+            assert_eq!(answer.status, 429, "burst {i}: {}", answer.text);
+            assert_eq!(answer.text, r#"{"message":"Rate Exceeded."}"#);
+            assert_eq!(answer.headers.get("x-amzn-errortype").map(|v| v.as_bytes()), Some(&b"ThrottlingException"[..]));
+            assert!(answer.headers.contains_key("x-amzn-requestid"));
+            throttled.push(i);
+        }
+        proxy.wait_held(2).await;
+        proxy.hold(false);
+        let mut accepted = Vec::new();
+        while let Some((i, answer)) = burst.next().await {
+            assert_eq!(answer.status, 201, "burst {i}: {}", answer.text);
+            accepted.push(i);
+        }
+        assert_eq!(accepted.len(), 2);
+
+        // Only what was accepted was stored; a throttled message can be sent again.
+        let contents: Vec<String> = stored(stack, conversation).await.into_iter().map(|m| m.content).collect();
+        let mut expected: Vec<String> = accepted.iter().map(|i| format!("burst {i}")).collect();
+        expected.sort();
+        let mut burst_stored = contents.get(1..).unwrap_or_default().to_vec();
+        burst_stored.sort();
+        assert_eq!((contents.first().map(String::as_str), burst_stored), (Some("First"), expected), "{contents:?}");
+        let again = json!({"whatsapp_number": hotel.guest.number, "message": format!("burst {}", throttled[0])});
+        assert_eq!(simple_webhook_at(&base, &again).await.status, 201, "a slot is free again");
         gateway.shutdown().await;
     });
 }

@@ -2,9 +2,11 @@
 //! reading them from `template.yaml`, so the local schema cannot drift from the deployed one.
 //!
 //! Only the properties that shape behaviour are read: table keys, indexes, billing mode and TTL;
-//! queue names, visibility timeouts and redrive policies; bucket names. Intrinsics are resolved
-//! for the few forms the template uses (`!Sub` with `${TenantName}` / `${AWS::AccountId}`,
-//! `!GetAtt Queue.Arn`). Every step is idempotent.
+//! queue names, visibility timeouts and redrive policies; bucket names; the functions' reserved
+//! concurrency (for the gateway, which applies that of the functions behind the Function URL and
+//! the HTTP API). Intrinsics are resolved for the few forms the template uses (`!Sub` with
+//! `${TenantName}` / `${AWS::AccountId}`, `!GetAtt Queue.Arn`; `!If`/`!Ref` for the reservations,
+//! in [`crate::concurrency`]). Every step is idempotent.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -31,6 +33,9 @@ pub struct LocalResources {
     pub push_retry_queue_url: String,
     /// `MEDIA_BUCKET`.
     pub media_bucket: String,
+    /// Each function's reserved concurrency, by crate name, with the parameters' defaults
+    /// ([`crate::concurrency::reservations`]); the gateway applies it.
+    pub reserved_concurrency: BTreeMap<String, u32>,
 }
 
 impl LocalResources {
@@ -70,7 +75,8 @@ pub async fn bootstrap(sdk: &SdkConfig, template: &Path, tenant: &str) -> Result
             .collect()
     };
     let resolve = |v: &Value| resolve_string(v, tenant);
-    let mut out = LocalResources::default();
+    let mut out =
+        LocalResources { reserved_concurrency: crate::concurrency::reservations(&doc), ..LocalResources::default() };
 
     let dynamo = aws_sdk_dynamodb::Client::new(sdk);
     for (logical, props) in by_type("AWS::DynamoDB::Table") {

@@ -11,7 +11,9 @@
 //!   real `aws-sdk-apigatewaymanagement` client; unknown ids answer `410 GoneException`.
 //! - **Function URL** of the guest webhook at `/api/chat/guest-webhook/` and the **HTTP API**
 //!   for everything else under `/api/chat/`: payload-v2 events turned into `lambda_http`
-//!   requests exactly the way the Lambda runtime does.
+//!   requests exactly the way the Lambda runtime does. Each function runs at most its
+//!   concurrency limit at once ([`GatewayOptions::concurrency`]); over it, the invocation is
+//!   answered as Lambda's throttle reaches the caller (Function URL 429, HTTP API 500).
 //! - **SQS event source mappings**: long-polls the bound queues and invokes the consumers with
 //!   `SqsEvent` batches, deleting only the records not reported in `batchItemFailures`.
 //! - **Schedules**: the `outbound-sweeper` on a timer, as EventBridge runs it.
@@ -61,6 +63,8 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use crate::concurrency::ConcurrencyLimits;
+use crate::concurrency::Limiter;
 pub use events::API_ID;
 pub use local::LocalTools;
 use paths::Route;
@@ -101,10 +105,14 @@ pub struct GatewayOptions {
     pub poll_wait: Duration,
     /// Run the `outbound-sweeper` this often (template.yaml: every 5 minutes); `None`: never.
     pub sweep_every: Option<Duration>,
+    /// How many invocations of the functions behind the Function URL and the HTTP API may run
+    /// at once; one over the limit is answered as AWS answers a throttled invocation, without
+    /// running the handler ([`http_api`]).
+    pub concurrency: ConcurrencyLimits,
 }
 
 impl Default for GatewayOptions {
-    /// API Gateway's limits, stage `local`, no queues, one-second long polls.
+    /// API Gateway's limits, stage `local`, no queues, one-second long polls, no concurrency limit.
     fn default() -> Self {
         GatewayOptions {
             stage: "local".into(),
@@ -113,13 +121,15 @@ impl Default for GatewayOptions {
             queues: Vec::new(),
             poll_wait: Duration::from_secs(1),
             sweep_every: None,
+            concurrency: ConcurrencyLimits::unlimited(),
         }
     }
 }
 
 impl GatewayOptions {
     /// API Gateway's own settings (see [`Default`]) with the stack's two queues bound to their
-    /// consumers, ten records a batch, as `template.yaml` deploys them.
+    /// consumers, ten records a batch, and the functions' reserved concurrency within Lambda's
+    /// default account quota, as `template.yaml` deploys them.
     pub fn like_aws(resources: &crate::bootstrap::LocalResources) -> Self {
         let binding =
             |queue_url: &str, consumer| QueueBinding { queue_url: queue_url.to_owned(), consumer, batch_size: 10 };
@@ -129,6 +139,7 @@ impl GatewayOptions {
                 binding(&resources.push_retry_queue_url, QueueConsumer::PushRetry),
             ],
             sweep_every: Some(Duration::from_secs(300)),
+            concurrency: ConcurrencyLimits::like_aws(&resources.reserved_concurrency),
             ..GatewayOptions::default()
         }
     }
@@ -214,6 +225,7 @@ struct Shared {
     sockets: sockets::Registry,
     whatsapp: fake_whatsapp::SentLog,
     push_faults: PushFaults,
+    limiter: Limiter,
     stop: watch::Receiver<bool>,
     local: Option<LocalTools>,
 }
@@ -259,6 +271,7 @@ pub async fn start_with_tools(
         sockets: sockets::Registry::default(),
         whatsapp: fake_whatsapp::SentLog::default(),
         push_faults: PushFaults::default(),
+        limiter: Limiter::new(&options.concurrency),
         stop: stopped.clone(),
         local: tools,
     });
@@ -312,8 +325,15 @@ async fn dispatch(State(st): State<St>, ConnectInfo(peer): ConnectInfo<SocketAdd
     }
 }
 
-/// Logs method, path (never the query string: it carries tokens), status and duration.
+/// Logs method, path (never the query string: it carries tokens), status and duration: at
+/// `info`, and at `debug` for health checks and management calls (one per push). Nothing is
+/// measured or copied when that level is off.
 async fn log_request(request: Request, next: Next) -> Response {
+    let quiet = matches!(request.uri().path(), "/health") || request.uri().path().contains("/@connections/");
+    let wanted = if quiet { tracing::enabled!(tracing::Level::DEBUG) } else { tracing::enabled!(tracing::Level::INFO) };
+    if !wanted {
+        return next.run(request).await;
+    }
     let method = request.method().clone();
     let path = paths::log_path(request.uri().path()).to_owned();
     let started = std::time::Instant::now();

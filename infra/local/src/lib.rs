@@ -4,6 +4,7 @@
 //! code the Lambdas run:
 //!
 //! - [`bootstrap`] creates the tables, queues and bucket of `template.yaml` on the emulator;
+//! - [`concurrency`] reads the functions' reserved concurrency from it and enforces it;
 //! - [`seed`] writes the demo hotel, staff and guests;
 //! - [`gateway`] emulates API Gateway (WebSocket API with the `@connections` management API,
 //!   the HTTP API, the webhook's Function URL) and the SQS event source mappings;
@@ -12,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod bootstrap;
+pub mod concurrency;
 pub mod env;
 pub mod gateway;
 pub mod seed;

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! lobbybee-local up        [--port 8080 (0: any free port)] [--template template.yaml] [--tenant local] [--count-calls]
+//!                          [--reserved-concurrency FUNCTION=N]... [--account-concurrency 1000]
 //! lobbybee-local bootstrap [--template template.yaml] [--tenant local]
 //! lobbybee-local seed      [--port 8080] [--tenant local]
 //! ```
@@ -10,7 +11,11 @@
 //! demo credentials; it runs until interrupted. The emulator itself (MiniStack) is started by
 //! `infra/scripts/up.sh`, which then runs this. With `--count-calls` the handlers' AWS requests
 //! are counted (with DynamoDB's consumed capacity) and served at `/_local/calls`, for the load
-//! generator (`infra/scripts/load.sh`).
+//! generator (`infra/scripts/load.sh`). The functions behind the Function URL and the HTTP API
+//! run at most their reserved concurrency at once (template.yaml's, with its parameters' defaults,
+//! unless `--reserved-concurrency` says otherwise); one without a reservation shares what the
+//! reservations leave of `--account-concurrency` (Lambda's default quota, 1,000). Over the limit
+//! an invocation is answered as AWS answers a throttled one (the webhook: 429).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -21,7 +26,7 @@ use lobbybee::app::App;
 use lobbybee::calls::CallLog;
 use lobbybee::config::Config;
 use lobbybee_local::bootstrap::{LocalResources, bootstrap};
-use lobbybee_local::gateway::{self, GatewayOptions};
+use lobbybee_local::gateway::{self, ConcurrencyLimits, GatewayOptions};
 use lobbybee_local::{env, seed};
 
 /// The local stack: the resources of template.yaml on the emulator, demo data, and the gateway
@@ -51,6 +56,14 @@ enum Command {
         /// the counts at `/_local/calls` (the load generator).
         #[arg(long)]
         count_calls: bool,
+        /// A function's reserved concurrency instead of template.yaml's, e.g. `guest-webhook=4`
+        /// (0 refuses every invocation, as on AWS); repeatable.
+        #[arg(long, value_name = "FUNCTION=N", value_parser = function_limit)]
+        reserved_concurrency: Vec<(String, u32)>,
+        /// The account's concurrency quota, shared by the functions without a reservation once
+        /// the reservations are taken from it (Lambda's default quota).
+        #[arg(long, value_name = "N", default_value_t = lobbybee_local::concurrency::ACCOUNT_QUOTA)]
+        account_concurrency: u32,
     },
     /// Creates the resources and prints their names as environment lines.
     Bootstrap,
@@ -61,6 +74,13 @@ enum Command {
         port: u16,
     },
 }
+
+/// The gateway does the work of several Lambdas and of API Gateway in one process, two worker
+/// threads allocating and freeing small buffers for every request and push (the AWS SDK's
+/// orchestrator above all): mimalloc's per-thread free lists cost a fraction of glibc's malloc
+/// there (docs/performance.md, "Gateway CPU per message").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() {
@@ -87,9 +107,12 @@ async fn run() -> Result<(), String> {
             print_demo(&demo);
             Ok(())
         }
-        Command::Up { port, count_calls } => {
+        Command::Up { port, count_calls, reserved_concurrency, account_concurrency } => {
             let calls = count_calls.then(|| Arc::new(CallLog::asking_capacity()));
-            up(&sdk, &resources, &args.tenant, port, calls).await
+            let mut limits = ConcurrencyLimits::like_aws(&resources.reserved_concurrency);
+            limits.reserved.extend(reserved_concurrency);
+            limits.account = Some(account_concurrency);
+            up(&sdk, &resources, &args.tenant, port, calls, limits).await
         }
     }
 }
@@ -130,6 +153,7 @@ async fn up(
     tenant: &str,
     port: u16,
     calls: Option<Arc<CallLog>>,
+    limits: ConcurrencyLimits,
 ) -> Result<(), String> {
     // Bound first, so that `--port 0` (any free port) works: the handlers' settings name it.
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
@@ -138,7 +162,11 @@ async fn up(
     let port = listener.local_addr().map_err(|e| e.to_string())?.port();
     let app = local_app(sdk, resources, tenant, port, calls.as_ref()).await?;
     let demo = seed_demo(&app).await?;
-    let options = GatewayOptions::like_aws(resources);
+    let reserved: Vec<String> = ["guest-webhook", "rest-api"]
+        .iter()
+        .filter_map(|f| limits.reserved.get(*f).map(|n| format!("{f} {n}")))
+        .collect();
+    let options = GatewayOptions { concurrency: limits, ..GatewayOptions::like_aws(resources) };
     let tools = match calls {
         Some(log) => local_tools(&demo).with_calls(log),
         None => local_tools(&demo),
@@ -150,6 +178,9 @@ async fn up(
     println!("  WebSocket API   {}/?token=<staff token>   (or {}/ws/chat/)", gateway.ws_url(), gateway.ws_url());
     println!("  REST API        {http}/api/chat/");
     println!("  Guest webhook   {http}/api/chat/guest-webhook/");
+    if !reserved.is_empty() {
+        println!("  Concurrency     {} at once (reserved; over it: 429 / 500, as on AWS)", reserved.join(", "));
+    }
     println!("  Management API  {http}/local/@connections/<id>");
     println!("  Sent WhatsApp   {http}/_fake/whatsapp/_sent   (what the fake Cloud API received)");
     println!(
@@ -167,6 +198,13 @@ async fn up(
     shutdown_signal().await;
     gateway.shutdown().await;
     Ok(())
+}
+
+/// `FUNCTION=N` of `--reserved-concurrency`.
+fn function_limit(text: &str) -> Result<(String, u32), String> {
+    let (function, limit) = text.split_once('=').ok_or("expected FUNCTION=N, e.g. guest-webhook=4")?;
+    let limit = limit.trim().parse().map_err(|_| format!("{limit}: not a whole number"))?;
+    Ok((function.trim().to_owned(), limit))
 }
 
 /// The first demo guest's number (for the hint line).

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
 use aws_sdk_apigatewaymanagement::Client;
-use aws_sdk_apigatewaymanagement::config::SharedInterceptor;
+use aws_sdk_apigatewaymanagement::config::{SharedInterceptor, StalledStreamProtectionConfig};
 use aws_sdk_apigatewaymanagement::error::DisplayErrorContext;
 use aws_sdk_apigatewaymanagement::operation::post_to_connection::PostToConnectionError;
 use aws_sdk_apigatewaymanagement::primitives::Blob;
@@ -15,7 +15,10 @@ use aws_sdk_apigatewaymanagement::primitives::Blob;
 use super::{Posted, Pusher};
 
 /// One management client per endpoint, built on first use and kept for the life of the process
-/// (the SDK's standard retry mode retries throttling and 5xx with backoff, 3 attempts).
+/// (the SDK's standard retry mode retries throttling and 5xx with backoff, 3 attempts). A push is
+/// one small body (a frame of at most 128 KB): the SDK's stalled-stream protection, meant for long
+/// uploads and downloads, is off for these clients, since it wraps every request in a throughput
+/// monitor that a push never needs (the client's timeouts still bound a push).
 pub struct ManagementApi {
     sdk: SdkConfig,
     clients: Mutex<HashMap<String, Client>>,
@@ -33,16 +36,17 @@ impl ManagementApi {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
-        clients
-            .entry(endpoint.to_owned())
-            .or_insert_with(|| {
-                let mut config = aws_sdk_apigatewaymanagement::config::Builder::from(&self.sdk)
-                    .endpoint_url(endpoint)
-                    .retry_config(RetryConfig::standard().with_max_attempts(3));
-                config.set_interceptors(self.recorder.clone());
-                Client::from_conf(config.build())
-            })
-            .clone()
+        if let Some(client) = clients.get(endpoint) {
+            return client.clone();
+        }
+        let mut config = aws_sdk_apigatewaymanagement::config::Builder::from(&self.sdk)
+            .endpoint_url(endpoint)
+            .retry_config(RetryConfig::standard().with_max_attempts(3))
+            .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
+        config.set_interceptors(self.recorder.clone());
+        let client = Client::from_conf(config.build());
+        clients.insert(endpoint.to_owned(), client.clone());
+        client
     }
 }
 

@@ -7,13 +7,19 @@
 //! handler sees the same URI, headers, cookies, `query_string_parameters()` and
 //! `request_context()` it would see there. The handler's `Response<Body>` goes back to the
 //! client as it is.
+//!
+//! Each invocation first takes a slot of its function's concurrency
+//! ([`GatewayOptions::concurrency`](super::GatewayOptions)). When there is none, Lambda throttles
+//! it and the handler never runs: the Function URL answers `429` (AWS: "Throttling function
+//! URLs"), the HTTP API `500 {"message":"Internal Server Error"}` (API Gateway turns an
+//! invocation Lambda rejects into a 500 and does not retry).
 
 use std::net::SocketAddr;
 
 use axum::body::Body as AxumBody;
 use axum::extract::Request;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::Response;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use lambda_http::RequestExt;
 use lambda_http::request::LambdaRequest;
@@ -38,10 +44,19 @@ pub(super) enum Function {
 }
 
 impl Function {
+    /// The logical id in `template.yaml` (the function's name in its ARN here).
     fn name(self) -> &'static str {
         match self {
             Function::Webhook => "GuestWebhookFunction",
             Function::Rest => "RestApiFunction",
+        }
+    }
+
+    /// The crate, as `template.yaml` builds it (and as the call log and the limits name it).
+    fn crate_name(self) -> &'static str {
+        match self {
+            Function::Webhook => "guest-webhook",
+            Function::Rest => "rest-api",
         }
     }
 }
@@ -68,6 +83,11 @@ pub(super) async fn invoke(st: St, peer: SocketAddr, request: Request, function:
         Function::Webhook => (uuid::Uuid::new_v4().to_string(), "anonymous"),
         Function::Rest => (events::new_id(), ACCOUNT_ID),
     };
+    // Held until the handler's answer is complete: one running invocation.
+    let Some(_slot) = st.limiter.try_start(function.crate_name()) else {
+        tracing::debug!(function = function.crate_name(), "throttled");
+        return with_request_id(throttled(function), function, &request_id);
+    };
     let info = HttpRequestInfo {
         method: &parts.method,
         uri: &parts.uri,
@@ -90,30 +110,55 @@ pub(super) async fn invoke(st: St, peer: SocketAddr, request: Request, function:
         return internal_error();
     };
     let request = request.with_lambda_context(lambda_context(&st, function, now));
+    let name = function.crate_name();
     let response = match function {
-        Function::Webhook => guarded("guest-webhook", lobbybee::webhook::handle(&st.app, request)).await,
-        Function::Rest => guarded("rest-api", lobbybee::rest::handle(&st.app, request)).await,
+        Function::Webhook => guarded(name, lobbybee::webhook::handle(&st.app, request)).await,
+        Function::Rest => guarded(name, lobbybee::rest::handle(&st.app, request)).await,
     };
     let Some(response) = response else { return internal_error() };
-    let (mut parts, body) = response.into_parts();
+    let (parts, body) = response.into_parts();
     let body = match body {
         lambda_http::Body::Text(text) => AxumBody::from(text),
         lambda_http::Body::Binary(bytes) => AxumBody::from(bytes),
         _ => AxumBody::empty(),
     };
+    with_request_id(Response::from_parts(parts, body), function, &request_id)
+}
+
+/// Adds the request id header the Function URL (`x-amzn-RequestId`) or the HTTP API
+/// (`apigw-requestid`) answers with.
+fn with_request_id(mut response: Response, function: Function, request_id: &str) -> Response {
     let id_header = match function {
         Function::Webhook => "x-amzn-requestid",
         Function::Rest => "apigw-requestid",
     };
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        parts.headers.insert(id_header, value);
+    if let Ok(value) = HeaderValue::from_str(request_id) {
+        response.headers_mut().insert(id_header, value);
     }
-    Response::from_parts(parts, body)
+    response
 }
 
 /// What a failed invocation looks like through API Gateway.
 fn internal_error() -> Response {
     json_response(StatusCode::INTERNAL_SERVER_ERROR, &json!({ "message": "Internal Server Error" }))
+}
+
+/// The body a Function URL answers a throttled invocation with (the status, 429, is AWS's
+/// documented one; the body and its `x-amzn-ErrorType` are those of a published capture).
+const THROTTLED_BODY: &str = r#"{"message":"Rate Exceeded."}"#;
+
+/// What the caller gets when Lambda throttles the invocation (docs/decisions.md, "Load shedding").
+fn throttled(function: Function) -> Response {
+    match function {
+        Function::Webhook => {
+            let headers = [
+                (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+                (HeaderName::from_static("x-amzn-errortype"), HeaderValue::from_static("ThrottlingException")),
+            ];
+            (StatusCode::TOO_MANY_REQUESTS, headers, THROTTLED_BODY).into_response()
+        }
+        Function::Rest => internal_error(),
+    }
 }
 
 /// The invocation context the runtime attaches (`RequestExt::lambda_context`).

@@ -66,12 +66,12 @@ pub fn socket_params(path: &str, stage: &str) -> Option<Vec<(String, String)>> {
 /// The connection id of a management API path (`/@connections/{id}` or
 /// `/{stage}/@connections/{id}`), percent-decoded: the SDK sends `=` as `%3D`.
 pub fn management_connection_id(path: &str) -> Option<String> {
-    let segments: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
-    let id = match segments.as_slice() {
-        ["@connections", id] => id,
-        [stage, "@connections", id] if !stage.is_empty() => id,
-        _ => return None,
-    };
+    // (One call per push: read in place, without splitting the path into a list.)
+    let (head, id) = path.strip_prefix('/')?.rsplit_once('/')?;
+    let stage_ok = |stage: &str| !stage.is_empty() && !stage.contains('/');
+    if head != "@connections" && !head.strip_suffix("/@connections").is_some_and(stage_ok) {
+        return None;
+    }
     let id = percent_decode(id);
     (!id.is_empty()).then_some(id)
 }

@@ -66,8 +66,8 @@ impl Registry {
     }
 
     /// Queues a text frame; `false` when the socket is unknown or its writer is gone.
-    fn send(&self, id: &str, text: String) -> bool {
-        self.lock().get(id).is_some_and(|h| h.outbox.send(Message::Text(Utf8Bytes::from(text))).is_ok())
+    fn send(&self, id: &str, text: Utf8Bytes) -> bool {
+        self.lock().get(id).is_some_and(|h| h.outbox.send(Message::Text(text)).is_ok())
     }
 
     /// Asks the socket to close; `false` when it is unknown.
@@ -320,7 +320,9 @@ pub(super) async fn manage(st: &St, method: &Method, id: &str, body: Body) -> Re
             let Ok(bytes) = axum::body::to_bytes(body, MAX_MESSAGE).await else {
                 return aws_error(StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLargeException", "Message too long");
             };
-            let text = String::from_utf8_lossy(&bytes).into_owned();
+            // The posted bytes become the frame as they are (no copy) when they are UTF-8.
+            let text = Utf8Bytes::try_from(bytes.clone())
+                .unwrap_or_else(|_| Utf8Bytes::from(String::from_utf8_lossy(&bytes).into_owned()));
             if st.sockets.send(id, text) { StatusCode::OK.into_response() } else { gone() }
         }
         Method::GET => match st.sockets.info(id) {

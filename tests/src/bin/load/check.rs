@@ -68,8 +68,14 @@ pub struct Tally {
     pub sent: u64,
     /// Answered 2xx or acknowledged.
     pub accepted: u64,
-    /// Refused, by status (0: an `error` frame).
+    /// Refused in the end, by status (0: an `error` frame; 429: still throttled when the sender
+    /// gave up).
     pub refused: BTreeMap<u16, u64>,
+    /// `429` answers (throttled before the function ran), each followed by a resend while the
+    /// retry window lasted.
+    pub throttled: u64,
+    /// Accepted after at least one `429`.
+    pub accepted_after_retry: u64,
     /// Not answered: timed out, connection failed, or no acknowledgment.
     pub unanswered: u64,
     /// Frames expected at sockets, for accepted messages.
@@ -95,6 +101,9 @@ pub struct Report {
     pub simple_to_staff: Samples,
     /// Webhook (Meta) → staff socket.
     pub meta_to_staff: Samples,
+    /// Webhook (either format) → staff socket, from when the attempt that was accepted was sent
+    /// (without the sender's backoff after refusals).
+    pub accepted_attempt_to_staff: Samples,
     /// Staff frame → the guest's socket.
     pub reply_to_guest: Samples,
     /// Staff frame → the department's other staff sockets.
@@ -145,7 +154,13 @@ pub fn check(layout: &Layout, records: &mut [Sent], pending: &[Vec<u64>], arriva
 fn tally(report: &mut Report, layout: &Layout, sent: &Sent, arrived: &[&Arrival]) {
     let kind = report.kinds.entry(sent.kind).or_default();
     kind.sent += 1;
+    let refusals = sent.attempts.saturating_sub(1) + u32::from(sent.outcome == Outcome::Refused(429));
+    kind.throttled += u64::from(refusals);
     match &sent.outcome {
+        Outcome::Accepted if sent.attempts > 1 => {
+            kind.accepted += 1;
+            kind.accepted_after_retry += 1;
+        }
         Outcome::Accepted => kind.accepted += 1,
         Outcome::Refused(status) => *kind.refused.entry(*status).or_default() += 1,
         Outcome::Pending | Outcome::Failed(_) => kind.unanswered += 1,
@@ -174,6 +189,9 @@ fn tally(report: &mut Report, layout: &Layout, sent: &Sent, arrived: &[&Arrival]
         }
         let Some(first) = first else { continue };
         let latency = first.at.saturating_duration_since(sent.planned);
+        if sent.kind != Kind::Reply {
+            report.accepted_attempt_to_staff.add(first.at.saturating_duration_since(sent.last_sent));
+        }
         match (sent.kind, socket >= layout.staff.len()) {
             (Kind::Simple, _) => report.simple_to_staff.add(latency),
             (Kind::Meta, _) => report.meta_to_staff.add(latency),

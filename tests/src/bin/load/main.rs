@@ -18,6 +18,13 @@
 //! - the AWS calls per message, from the gateway's counters (`/_local/calls`; `--counts off`
 //!   runs the gateway without counting, to see what counting costs it).
 //!
+//! The gateway runs the guest webhook at most at its reserved concurrency (template.yaml's, or
+//! `--webhook-concurrency N`); past it the webhook answers `429`, as a Function URL does, and the
+//! generator sends the message again with backoff, as Meta does, for up to `--retry-for` seconds
+//! after it was due. It prints how many sends were refused and how many messages were accepted
+//! only after a refusal; latencies are from when a message was due (the resends included) and,
+//! for webhooks, also from the send that was accepted.
+//!
 //! `--fan-out 1,10,100,500` instead measures one guest message to that many staff sockets of one
 //! department ([`fanout`]). Figures, never assertions: it exits 3 when the check found a loss, a
 //! duplicate, a misrouted frame or a reordering of messages sent one after the other, else 0.
@@ -38,6 +45,7 @@ use schedule::Rates;
 
 const USAGE: &str = "usage: load [--staff 50] [--departments 4] [--guests 20] [--simple 10] [--meta 5] [--replies 5]
             [--duration 30] [--drain 20] [--timeout 10] [--emulator-pid PID] [--counts on|off]
+            [--webhook-concurrency N] [--retry-for 10]
             [--fan-out 1,10,100,500 [--rounds 20]] [--gateway PATH] [--template template.yaml]";
 
 /// The command line.
@@ -61,6 +69,10 @@ pub struct Options {
     pub emulator_pid: Option<u32>,
     /// Whether the gateway counts its AWS calls.
     pub count_calls: bool,
+    /// The guest webhook's concurrency (`None`: template.yaml's reservation).
+    pub webhook_concurrency: Option<u32>,
+    /// How long after it was due a throttled webhook is sent again.
+    pub retry_window: Duration,
     /// Fan-out mode: socket counts.
     pub fan_out: Option<Vec<usize>>,
     /// Fan-out mode: messages per socket count.
@@ -82,6 +94,8 @@ fn parse() -> Result<Options, String> {
         timeout: Duration::from_secs(10),
         emulator_pid: None,
         count_calls: true,
+        webhook_concurrency: None,
+        retry_window: Duration::from_secs(10),
         fan_out: None,
         rounds: 20,
         gateway: stack::sibling_gateway(),
@@ -105,6 +119,10 @@ fn parse() -> Result<Options, String> {
             "--timeout" => options.timeout = seconds()?,
             "--emulator-pid" => options.emulator_pid = Some(value.parse().map_err(|_| "--emulator-pid takes a pid")?),
             "--counts" => options.count_calls = value != "off",
+            "--webhook-concurrency" => {
+                options.webhook_concurrency = Some(value.parse().map_err(|_| "--webhook-concurrency takes a count")?)
+            }
+            "--retry-for" => options.retry_window = seconds()?,
             "--rounds" => options.rounds = count()?.max(1),
             "--gateway" => options.gateway = PathBuf::from(value),
             "--template" => options.template = PathBuf::from(value),

@@ -42,6 +42,7 @@ pub async fn run(options: &Options) -> Result<bool, String> {
         conversations,
         tag: session.inbox.tag.clone(),
         records: Mutex::default(),
+        retry_window: options.retry_window,
     });
     println!(
         "LobbyBee load: {} staff sockets over {} department(s), {} guests with a socket each; simple {}/s, Meta {}/s, \
@@ -53,6 +54,13 @@ pub async fn run(options: &Options) -> Result<bool, String> {
         options.rates.meta,
         options.rates.replies,
         options.duration.as_secs_f64()
+    );
+    println!(
+        "guest-webhook runs at most {} invocations at once ({}); a 429 is resent with backoff for up to {:.0} s \
+         after the message was due",
+        options.webhook_concurrency.map_or_else(|| "template.yaml's reservation".to_owned(), |n| n.to_string()),
+        if options.webhook_concurrency.is_some() { "--webhook-concurrency" } else { "its default" },
+        options.retry_window.as_secs_f64()
     );
     println!(
         "connected {} staff sockets at once in {:.2} s, {} guest sockets in {:.2} s",
@@ -149,21 +157,24 @@ fn expected_frames(layout: &Layout, sent: &Sent) -> u64 {
 fn print_report(report: &Report, sending: Duration, start: Instant) {
     let seconds = sending.as_secs_f64().max(1e-3);
     println!(
-        "\n{:<8} {:>7} {:>9} {:>9} {:>9} {:>10}  refused",
-        "kind", "sent", "sent/s", "accepted", "acc./s", "unanswered"
+        "\n{:<8} {:>7} {:>9} {:>9} {:>9} {:>10} {:>9} {:>11}  refused in the end",
+        "kind", "sent", "sent/s", "accepted", "acc./s", "unanswered", "429s", "acc. after"
     );
     for (kind, tally) in &report.kinds {
         println!(
-            "{:<8} {:>7} {:>9.1} {:>9} {:>9.1} {:>10}  {:?}",
+            "{:<8} {:>7} {:>9.1} {:>9} {:>9.1} {:>10} {:>9} {:>11}  {:?}",
             format!("{kind:?}"),
             tally.sent,
             tally.sent as f64 / seconds,
             tally.accepted,
             tally.accepted as f64 / seconds,
             tally.unanswered,
+            tally.throttled,
+            tally.accepted_after_retry,
             tally.refused
         );
     }
+    println!("(429s: throttled before the function ran, each resent; acc. after: accepted after at least one 429)");
     println!(
         "\n{:<8} {:>9} {:>9} {:>6} {:>10} {:>9} {:>20}",
         "kind", "expected", "delivered", "lost", "duplicates", "misrouted", "arrived unanswered"
@@ -191,6 +202,7 @@ fn print_report(report: &Report, sending: Duration, start: Instant) {
     println!("\nlatency from when each message was due:");
     println!("  simple webhook → staff socket      {}", report.simple_to_staff.line());
     println!("  Meta webhook → staff socket        {}", report.meta_to_staff.line());
+    println!("  accepted attempt → staff socket    {}", report.accepted_attempt_to_staff.line());
     println!("  staff frame → guest socket         {}", report.reply_to_guest.line());
     println!("  staff frame → other staff sockets  {}", report.reply_to_staff.line());
     for (kind, samples) in &report.answers {

@@ -1,6 +1,11 @@
 //! The open loop: one stream per kind of message (simple webhooks, Meta webhooks, staff replies),
 //! each sending on its own clock whatever the answers to earlier sends. A send late on its clock
 //! (the generator fell behind) is sent at once, and measured from when it was due.
+//!
+//! A webhook answered `429` (the function at its reserved concurrency: Lambda refused it before it
+//! ran, nothing was stored) is sent again, as Meta and the bridge do: after a random wait of up to
+//! [`FIRST_BACKOFF`], doubling with each refusal up to [`MAX_BACKOFF`], for at most the retry window
+//! after the message was due. Each refusal is counted.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -12,6 +17,11 @@ use tokio::task::JoinHandle;
 
 use crate::clients::{Tag, Webhooks};
 use crate::stack::LoadGuest;
+
+/// The longest wait before the first resend of a refused webhook.
+pub const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+/// The longest wait between two resends.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// Which way a message came in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -50,8 +60,12 @@ pub struct Sent {
     pub planned: Instant,
     /// When the answer or acknowledgment came.
     pub answered: Option<Instant>,
-    /// What it was answered.
+    /// What it was answered (the last answer, for a webhook sent again).
     pub outcome: Outcome,
+    /// How many times it was sent (a refused webhook is sent again).
+    pub attempts: u32,
+    /// When its last attempt was sent.
+    pub last_sent: Instant,
 }
 
 /// Messages per second of each stream.
@@ -81,6 +95,8 @@ pub struct Run {
     pub tag: Tag,
     /// Every message sent; its index is its sequence number.
     pub records: Mutex<Vec<Sent>>,
+    /// How long after it was due a refused webhook is still sent again.
+    pub retry_window: Duration,
     /// Per staff socket, the replies it sent, in order (acknowledgments come in that order).
     pub pending: Mutex<Vec<Vec<u64>>>,
 }
@@ -97,6 +113,15 @@ impl Run {
         if let Some(sent) = records.get_mut(seq as usize) {
             sent.answered = Some(Instant::now());
             sent.outcome = outcome;
+        }
+    }
+
+    /// Notes that message `seq` is being sent (again) now.
+    fn attempt(&self, seq: u64) {
+        let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(sent) = records.get_mut(seq as usize) {
+            sent.attempts += 1;
+            sent.last_sent = Instant::now();
         }
     }
 }
@@ -141,20 +166,44 @@ async fn stream(run: Arc<Run>, kind: Kind, rate: f64, until: Instant) -> Vec<Joi
 }
 
 fn webhook(run: Arc<Run>, kind: Kind, guest: usize, planned: Instant) -> JoinHandle<()> {
-    let seq = run.record(Sent { kind, guest, socket: None, planned, answered: None, outcome: Outcome::Pending });
+    let sent = Sent {
+        kind,
+        guest,
+        socket: None,
+        planned,
+        answered: None,
+        outcome: Outcome::Pending,
+        attempts: 0,
+        last_sent: planned,
+    };
+    let seq = run.record(sent);
     tokio::spawn(async move {
         let who = &run.guests[guest];
         let text = run.tag.text(seq);
-        let answer = match kind {
-            Kind::Meta => run.webhooks.meta(&who.number, &format!("wamid.{}.{seq}", std::process::id()), &text).await,
-            _ => run.webhooks.simple(&who.number, who.department.as_str(), &text).await,
-        };
-        let outcome = match answer {
-            Ok((status, _)) if (200..300).contains(&status) => Outcome::Accepted,
-            Ok((status, _)) => Outcome::Refused(status),
-            Err(e) => Outcome::Failed(e),
-        };
-        run.answer(seq, outcome);
+        let wamid = format!("wamid.{}.{seq}", std::process::id());
+        let give_up = planned + run.retry_window;
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            run.attempt(seq);
+            let answer = match kind {
+                Kind::Meta => run.webhooks.meta(&who.number, &wamid, &text).await,
+                _ => run.webhooks.simple(&who.number, who.department.as_str(), &text).await,
+            };
+            let outcome = match answer {
+                Ok((status, _)) if (200..300).contains(&status) => Outcome::Accepted,
+                Ok((status, _)) => Outcome::Refused(status),
+                Err(e) => Outcome::Failed(e),
+            };
+            let again = outcome == Outcome::Refused(429);
+            run.answer(seq, outcome);
+            // The sender's backoff (random, "full jitter"), not a synchronisation.
+            let wait = backoff.mul_f64(fastrand::f64());
+            if !again || Instant::now() + wait >= give_up {
+                break;
+            }
+            tokio::time::sleep(wait).await;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
     })
 }
 
@@ -169,6 +218,8 @@ fn reply(run: &Run, guest: usize, k: usize, planned: Instant) {
         planned,
         answered: None,
         outcome: Outcome::Pending,
+        attempts: 1,
+        last_sent: planned,
     });
     let frame =
         serde_json::json!({"type": "text", "conversation_id": run.conversations[guest], "content": run.tag.text(seq)});

@@ -41,7 +41,7 @@ impl Session {
     ) -> Result<Session, String> {
         let tenant = format!("load-{}", std::process::id());
         let provisioned = stack::provision(&options.template, &tenant, staff, departments, guests).await?;
-        let gateway = Gateway::start(&options.gateway, &options.template, &tenant, options.count_calls)?;
+        let gateway = Gateway::start(&options.gateway, &options.template, &tenant, options)?;
         let (sender, arrivals) = mpsc::unbounded_channel();
         let (stop, stopped) = watch::channel(false);
         let inbox = Inbox { arrivals: sender, count: Arc::new(AtomicU64::new(0)), stop: stopped, tag: Tag::new() };
@@ -75,7 +75,17 @@ impl Session {
     /// Each guest writes once to its department (untagged): the conversation ids, by guest.
     pub async fn open_conversations(&self) -> Result<Vec<u64>, String> {
         let opens = self.provisioned.guests.iter().map(|guest| async {
-            let (status, body) = self.webhooks.simple(&guest.number, guest.department.as_str(), "hello").await?;
+            let (mut status, mut body) = (429, String::new());
+            // All at once: past the webhook's concurrency some are throttled, and sent again.
+            let mut backoff = crate::schedule::FIRST_BACKOFF;
+            for _ in 0..20 {
+                (status, body) = self.webhooks.simple(&guest.number, guest.department.as_str(), "hello").await?;
+                if status != 429 {
+                    break;
+                }
+                tokio::time::sleep(backoff.mul_f64(fastrand::f64())).await;
+                backoff = (backoff * 2).min(crate::schedule::MAX_BACKOFF);
+            }
             let answer: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
             match answer["conversation_id"].as_u64() {
                 Some(id) if status == 201 => Ok(id),

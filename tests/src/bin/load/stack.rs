@@ -46,12 +46,16 @@ pub struct Gateway {
 
 impl Gateway {
     /// Starts `binary up --port 0 --tenant TENANT` (quiet logs, no metric lines; with
-    /// `--count-calls` when `count_calls`) and waits for the address it prints.
-    pub fn start(binary: &Path, template: &Path, tenant: &str, count_calls: bool) -> Result<Gateway, String> {
+    /// `--count-calls` when the options count calls, and the guest webhook's concurrency when they
+    /// set one) and waits for the address it prints.
+    pub fn start(binary: &Path, template: &Path, tenant: &str, options: &crate::Options) -> Result<Gateway, String> {
         let mut command = Command::new(binary);
         command.args(["up", "--port", "0", "--tenant", tenant, "--template"]).arg(template);
-        if count_calls {
+        if options.count_calls {
             command.arg("--count-calls");
+        }
+        if let Some(limit) = options.webhook_concurrency {
+            command.arg("--reserved-concurrency").arg(format!("guest-webhook={limit}"));
         }
         let mut child = command
             .env("RUST_LOG", "error")
