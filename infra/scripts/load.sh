@@ -6,6 +6,8 @@
 # the gateway and the emulator, and the AWS calls per message. Flags go to the generator:
 #   infra/scripts/load.sh --staff 50 --departments 1 --simple 50 --meta 0 --replies 0 --duration 30
 #   infra/scripts/load.sh --fan-out 1,10,100,500
+# The webhook runs at most at its reserved concurrency (template.yaml's; --webhook-concurrency N);
+# a 429 is resent with backoff, as Meta does, and counted.
 # Figures, not assertions; it exits 3 when a message was lost, duplicated, misrouted or reordered.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
