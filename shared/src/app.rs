@@ -45,7 +45,7 @@ impl App {
     /// required setting is missing. `AWS_ENDPOINT_URL` (MiniStack, LocalStack) is honoured by the
     /// SDK's own configuration loader.
     pub async fn from_env(needs: &[Need]) -> Result<App, ConfigError> {
-        let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        let sdk = sdk_defaults().load().await;
         let config = Config::load(&sdk, needs, |key| std::env::var(key).ok()).await?;
         Ok(App::new(config, &sdk))
     }
@@ -115,12 +115,35 @@ impl App {
     }
 }
 
-/// A builder of HTTPS clients on the one TLS stack of the stack: rustls over aws-lc-rs, the AWS
-/// SDK's. reqwest is built without a crypto provider of its own, so this installs aws-lc-rs as
-/// the process's rustls provider first (once; later calls find it installed). Every `reqwest`
-/// client of the workspace is built through it.
+/// The SDK's configuration loader with the latest defaults and [`aws_http_client`]: how every
+/// process of the workspace (the functions, the local gateway, the tests) configures the SDK.
+pub fn sdk_defaults() -> aws_config::ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest()).http_client(aws_http_client())
+}
+
+/// The SDK's HTTPS client on the one TLS stack of the stack: the client the SDK builds by default
+/// (its hyper client, the system's trusted roots, proxies from the environment), with rustls over
+/// ring instead of aws-lc-rs (docs/decisions.md, "One crypto stack").
+pub fn aws_http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    use aws_smithy_http_client::{Builder, ConnectorBuilder, proxy::ProxyConfig};
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector = ConnectorBuilder::default().tls_provider(Provider::Rustls(CryptoMode::Ring));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
+}
+
+/// A builder of HTTPS clients on the one TLS stack of the stack: rustls over ring, as the SDK's
+/// ([`aws_http_client`]). reqwest is built without a crypto provider of its own, so this installs
+/// ring as the process's rustls provider first (once; later calls find it installed). Every
+/// `reqwest` client of the workspace is built through it.
 pub fn https() -> reqwest::ClientBuilder {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
 }
 

@@ -152,6 +152,7 @@ impl JwtVerifier {
         issuer: Option<String>,
         audience: Option<String>,
     ) -> Result<Self, JwtConfigError> {
+        super::jwt_crypto::install();
         if algorithm != JwtAlgorithm::Hs256 && key.contains("PRIVATE KEY") {
             return Err(JwtConfigError::PrivateKey);
         }
@@ -267,6 +268,7 @@ pub fn issue_hs256(secret: &str, user_id: &str, ttl_seconds: i64) -> Result<Stri
     if secret.is_empty() {
         return Err(JwtConfigError::EmptySecret);
     }
+    super::jwt_crypto::install();
     let now = chrono::Utc::now().timestamp();
     let claims = json!({
         "user_id": user_id,

@@ -3,6 +3,7 @@
 
 pub mod guest_token;
 pub mod jwt;
+pub mod jwt_crypto;
 pub mod signature;
 
 use crate::model::{Hotel, Staff};
