@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 
-use aws_sdk_dynamodb::config::SharedInterceptor;
+use aws_sdk_dynamodb::config::{SharedCredentialsProvider, SharedInterceptor};
 
 use crate::calls::{CallLog, Service};
 use crate::config::{Config, ConfigError, Need};
@@ -42,10 +42,10 @@ impl std::fmt::Debug for App {
 impl App {
     /// Reads the environment (and, when `SECRETS_PATH` is set, the secrets `needs` call for
     /// from Parameter Store) and builds every client; fails with a readable message when a
-    /// required setting is missing. `AWS_ENDPOINT_URL` (MiniStack, LocalStack) is honoured by the
-    /// SDK's own configuration loader.
+    /// required setting is missing. The SDK is configured from Lambda's variables
+    /// ([`lambda_sdk_config`]), `AWS_ENDPOINT_URL` (MiniStack, LocalStack) included.
     pub async fn from_env(needs: &[Need]) -> Result<App, ConfigError> {
-        let sdk = sdk_defaults().load().await;
+        let sdk = lambda_sdk_config();
         let config = Config::load(&sdk, needs, |key| std::env::var(key).ok()).await?;
         Ok(App::new(config, &sdk))
     }
@@ -115,6 +115,40 @@ impl App {
     }
 }
 
+/// The SDK configuration of a deployed function, from what Lambda puts in its environment: the
+/// region (`AWS_REGION`, else `AWS_DEFAULT_REGION`), the role's credentials
+/// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`) and an `AWS_ENDPOINT_URL`
+/// (an emulator), with the SDK's defaults for everything else (standard retries, a 3.1 s connect
+/// timeout, a lazy identity cache, [`aws_http_client`]). What [`sdk_defaults`] resolves in a
+/// Lambda, without linking its other sources (profile files, SSO, web identity through STS,
+/// container and instance metadata), none of which a function has (docs/decisions.md, "Lambda
+/// binary size").
+pub fn lambda_sdk_config() -> SdkConfig {
+    let credentials = aws_config::environment::EnvironmentVariableCredentialsProvider::new();
+    lambda_sdk_config_from(|key| std::env::var(key).ok(), SharedCredentialsProvider::new(credentials))
+}
+
+fn lambda_sdk_config_from(
+    lookup: impl Fn(&str) -> Option<String>,
+    credentials: SharedCredentialsProvider,
+) -> SdkConfig {
+    let setting = |key: &str| lookup(key).filter(|value| !value.trim().is_empty());
+    let mut sdk = SdkConfig::builder();
+    sdk.set_region(lookup("AWS_REGION").or_else(|| lookup("AWS_DEFAULT_REGION")).map(aws_config::Region::new));
+    sdk.set_endpoint_url(setting("AWS_ENDPOINT_URL"));
+    sdk.behavior_version(BehaviorVersion::latest())
+        .credentials_provider(credentials)
+        .identity_cache(aws_config::identity::IdentityCache::lazy().build())
+        .http_client(aws_http_client())
+        .retry_config(aws_config::retry::RetryConfig::standard())
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(std::time::Duration::from_millis(3100))
+                .build(),
+        )
+        .build()
+}
+
 /// The SDK's configuration loader with the latest defaults and [`aws_http_client`]: how every
 /// process of the workspace (the functions, the local gateway, the tests) configures the SDK.
 pub fn sdk_defaults() -> aws_config::ConfigLoader {
@@ -156,4 +190,50 @@ pub struct InMemory {
     pub pushes: RecordingPusher,
     /// Every job put on a queue.
     pub queues: MemoryQueues,
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_types::os_shim_internal::{Env, Fs};
+
+    use super::*;
+
+    /// In a Lambda's environment, the functions' configuration is what the SDK's loader resolves.
+    #[tokio::test]
+    async fn a_functions_sdk_configuration_is_what_the_sdk_loader_resolves_in_lambda() {
+        for vars in [
+            &[("AWS_REGION", "eu-west-1"), ("AWS_DEFAULT_REGION", "us-east-2")][..],
+            &[("AWS_DEFAULT_REGION", "us-east-2"), ("AWS_ENDPOINT_URL", "http://127.0.0.1:4568")][..],
+            &[][..],
+        ] {
+            let mut env = vec![
+                ("AWS_ACCESS_KEY_ID", "ASIAEXAMPLE"),
+                ("AWS_SECRET_ACCESS_KEY", "secret"),
+                ("AWS_SESSION_TOKEN", "session"),
+                ("AWS_LAMBDA_FUNCTION_NAME", "lobbybee-rest-api"),
+            ];
+            env.extend_from_slice(vars);
+            let loaded = sdk_defaults().env(Env::from_slice(&env)).fs(Fs::from_slice(&[])).load().await;
+            let lookup = |key: &str| env.iter().find(|(k, _)| *k == key).map(|(_, v)| (*v).to_owned());
+            let credentials = aws_credential_types::Credentials::new("ASIAEXAMPLE", "secret", None, None, "test");
+            let ours = lambda_sdk_config_from(lookup, SharedCredentialsProvider::new(credentials));
+            assert_eq!(ours.region(), loaded.region(), "{vars:?}");
+            assert_eq!(ours.endpoint_url(), loaded.endpoint_url(), "{vars:?}");
+            assert_eq!(ours.retry_config(), loaded.retry_config());
+            assert_eq!(ours.timeout_config(), loaded.timeout_config());
+            assert_eq!(format!("{:?}", ours.behavior_version()), format!("{:?}", loaded.behavior_version()));
+            assert_eq!(ours.identity_cache().is_some(), loaded.identity_cache().is_some());
+            assert_eq!(ours.use_fips(), loaded.use_fips());
+            assert_eq!(ours.use_dual_stack(), loaded.use_dual_stack());
+            assert_eq!(ours.app_name(), loaded.app_name());
+            assert!(ours.http_client().is_some() && ours.token_provider().is_none());
+        }
+        // The credentials: the first source of the loader's chain, Lambda's variables.
+        let env = Env::from_slice(&[("AWS_ACCESS_KEY_ID", "ASIAEXAMPLE"), ("AWS_SECRET_ACCESS_KEY", "secret")]);
+        let loaded =
+            sdk_defaults().env(env).fs(Fs::from_slice(&[])).region(aws_config::Region::new("eu-west-1")).load().await;
+        let credentials = loaded.credentials_provider().expect("credentials");
+        use aws_credential_types::provider::ProvideCredentials;
+        assert_eq!(credentials.provide_credentials().await.expect("credentials").access_key_id(), "ASIAEXAMPLE");
+    }
 }
