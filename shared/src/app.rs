@@ -1,7 +1,7 @@
 //! The application context every handler receives: configuration and the AWS clients, built
 //! once per process (at Lambda init, or once by the local gateway) and shared by all requests.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use aws_config::{BehaviorVersion, SdkConfig};
 
@@ -27,10 +27,17 @@ pub struct App {
     pub queues: Arc<dyn Queues>,
     /// SQS itself, for what consumers do beyond putting jobs (rescheduling a retry).
     pub sqs: aws_sdk_sqs::Client,
-    /// Media bucket.
-    pub s3: aws_sdk_s3::Client,
-    /// Outgoing HTTPS (WhatsApp Cloud API).
-    pub http: reqwest::Client,
+    /// The clients only some functions call, built on first use ([`App::s3`], [`App::http`]).
+    lazy: Arc<LazyClients>,
+}
+
+/// Clients built on first use: a function that never calls one never builds it, and its code is
+/// not even linked into that function's binary.
+struct LazyClients {
+    sdk: SdkConfig,
+    log: Option<Arc<CallLog>>,
+    s3: OnceLock<aws_sdk_s3::Client>,
+    http: OnceLock<reqwest::Client>,
 }
 
 impl std::fmt::Debug for App {
@@ -40,6 +47,22 @@ impl std::fmt::Debug for App {
 }
 
 impl App {
+    /// The media bucket's client.
+    pub fn s3(&self) -> &aws_sdk_s3::Client {
+        self.lazy.s3.get_or_init(|| {
+            // Emulators serve buckets path-style only; on AWS virtual-host style is the default.
+            let mut s3 = aws_sdk_s3::config::Builder::from(&self.lazy.sdk)
+                .force_path_style(std::env::var_os("AWS_ENDPOINT_URL").is_some());
+            s3.set_interceptors(self.lazy.log.as_ref().map(|log| SharedInterceptor::new(log.interceptor(Service::S3))));
+            aws_sdk_s3::Client::from_conf(s3.build())
+        })
+    }
+
+    /// Outgoing HTTPS (WhatsApp Cloud API and Graph API).
+    pub fn http(&self) -> &reqwest::Client {
+        self.lazy.http.get_or_init(|| https().timeout(std::time::Duration::from_secs(10)).build().unwrap_or_default())
+    }
+
     /// Reads the environment (and, when `SECRETS_PATH` is set, the secrets `needs` call for
     /// from Parameter Store) and builds every client; fails with a readable message when a
     /// required setting is missing. The SDK is configured from Lambda's variables
@@ -72,11 +95,6 @@ impl App {
         let mut sqs = aws_sdk_sqs::config::Builder::from(sdk);
         sqs.set_interceptors(recorder(Service::Sqs));
         let sqs = aws_sdk_sqs::Client::from_conf(sqs.build());
-        // Emulators serve buckets path-style only; on AWS virtual-host style is the default.
-        let mut s3 =
-            aws_sdk_s3::config::Builder::from(sdk).force_path_style(std::env::var_os("AWS_ENDPOINT_URL").is_some());
-        s3.set_interceptors(recorder(Service::S3));
-        let s3 = aws_sdk_s3::Client::from_conf(s3.build());
         let config = Arc::new(config);
         let queues: Arc<dyn Queues> = Arc::new(SqsQueues::new(
             sqs.clone(),
@@ -85,8 +103,9 @@ impl App {
         ));
         let pusher: Arc<dyn Pusher> = Arc::new(ManagementApi::new(sdk, recorder(Service::Management)));
         let delivery = Delivery::new(config.clone(), store.clone(), pusher, queues.clone());
-        let http = https().timeout(std::time::Duration::from_secs(10)).build().unwrap_or_default();
-        App { config, store, delivery, queues, sqs, s3, http }
+        let lazy =
+            Arc::new(LazyClients { sdk: sdk.clone(), log: log.cloned(), s3: OnceLock::new(), http: OnceLock::new() });
+        App { config, store, delivery, queues, sqs, lazy }
     }
 
     /// An app whose store, pushes and queues stay in memory (the chat core's rule tests): the
@@ -108,8 +127,7 @@ impl App {
             delivery,
             queues,
             sqs: aws_sdk_sqs::Client::new(&sdk),
-            s3: aws_sdk_s3::Client::new(&sdk),
-            http: https().build().unwrap_or_default(),
+            lazy: Arc::new(LazyClients { sdk, log: None, s3: OnceLock::new(), http: OnceLock::new() }),
         };
         (app, ports)
     }
