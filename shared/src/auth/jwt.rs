@@ -159,12 +159,8 @@ impl JwtVerifier {
         let key = match algorithm {
             JwtAlgorithm::Hs256 if key.is_empty() => return Err(JwtConfigError::EmptySecret),
             JwtAlgorithm::Hs256 => DecodingKey::from_secret(key.as_bytes()),
-            JwtAlgorithm::Rs256 => {
-                DecodingKey::from_rsa_pem(key.as_bytes()).map_err(|_| JwtConfigError::BadPem("RSA"))?
-            }
-            JwtAlgorithm::Es256 => {
-                DecodingKey::from_ec_pem(key.as_bytes()).map_err(|_| JwtConfigError::BadPem("EC"))?
-            }
+            JwtAlgorithm::Rs256 => super::pem::rsa_public_key(key.as_bytes()).ok_or(JwtConfigError::BadPem("RSA"))?,
+            JwtAlgorithm::Es256 => super::pem::ec_public_key(key.as_bytes()).ok_or(JwtConfigError::BadPem("EC"))?,
         };
         let mut validation = Validation::new(algorithm.algorithm());
         validation.leeway = LEEWAY_SECONDS;

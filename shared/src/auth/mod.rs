@@ -4,6 +4,7 @@
 pub mod guest_token;
 pub mod jwt;
 pub mod jwt_crypto;
+mod pem;
 pub mod signature;
 
 use crate::model::{Hotel, Staff};
