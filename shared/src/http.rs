@@ -136,7 +136,6 @@ pub fn request_id(request: &Request) -> String {
         .request_context_ref()
         .and_then(|ctx| match ctx {
             lambda_http::request::RequestContext::ApiGatewayV2(c) => c.request_id.clone(),
-            lambda_http::request::RequestContext::WebSocket(c) => c.request_id.clone(),
             #[allow(unreachable_patterns)]
             _ => None,
         })

@@ -4,12 +4,17 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use lambda_http::RequestExt;
+use lambda_http::http::{HeaderName, HeaderValue};
+use lambda_http::request::LambdaRequest;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::app::App;
 use crate::config::Need;
+
+mod response;
 
 async fn init(needs: &[Need]) -> Result<App, Error> {
     crate::telemetry::init();
@@ -53,17 +58,26 @@ where
     .await
 }
 
-/// Runs a function behind a Function URL or the HTTP API.
+/// Runs a function behind a Function URL or the HTTP API: what `lambda_http::run` does (the
+/// event as a `lambda_http::Request` with its Lambda context and X-Ray trace header), with the
+/// answer built by [`response::v2_response`].
 pub async fn serve_http<F, Fut>(needs: &[Need], handler: F) -> Result<(), Error>
 where
     F: Fn(App, lambda_http::Request) -> Fut,
     Fut: Future<Output = lambda_http::Response<lambda_http::Body>> + Send + 'static,
 {
     let app = init(needs).await?;
-    lambda_http::run(service_fn(|request: lambda_http::Request| {
+    lambda_runtime::run(service_fn(|event: LambdaEvent<LambdaRequest>| {
+        let LambdaEvent { payload, context } = event;
+        let mut request = lambda_http::Request::from(payload);
+        if let Some(trace_id) = context.xray_trace_id.as_deref()
+            && let Ok(value) = HeaderValue::from_str(trace_id)
+        {
+            request.headers_mut().insert(HeaderName::from_static("x-amzn-trace-id"), value);
+        }
         let reply: Pin<Box<dyn Future<Output = lambda_http::Response<lambda_http::Body>> + Send>> =
-            Box::pin(handler(app.clone(), request));
-        async move { Ok::<_, Error>(reply.await) }
+            Box::pin(handler(app.clone(), request.with_lambda_context(context)));
+        async move { Ok::<_, Error>(response::v2_response(reply.await)) }
     }))
     .await
 }

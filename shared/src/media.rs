@@ -38,7 +38,7 @@ pub fn own_key<'a>(link: &'a str, conversation: &Conversation) -> Option<&'a str
 pub async fn presigned_get(app: &App, key: &str, ttl: Duration) -> Result<String, String> {
     let bucket = app.config.media_bucket.as_deref().ok_or("MEDIA_BUCKET is not configured")?;
     let config = PresigningConfig::expires_in(ttl).map_err(|e| e.to_string())?;
-    let presigned = app.s3.get_object().bucket(bucket).key(key).presigned(config).await.map_err(|e| e.to_string())?;
+    let presigned = app.s3().get_object().bucket(bucket).key(key).presigned(config).await.map_err(|e| e.to_string())?;
     Ok(presigned.uri().to_owned())
 }
 
@@ -100,7 +100,7 @@ async fn download_once(
 ) -> Result<String, String> {
     {
         let meta: Value = app
-            .http
+            .http()
             .get(format!("{}/{media_id}", app.config.whatsapp_api_base))
             .bearer_auth(token)
             .send()
@@ -113,7 +113,7 @@ async fn download_once(
         let url = meta.get("url").and_then(Value::as_str).ok_or("no url in media metadata")?;
         let mime = meta.get("mime_type").and_then(Value::as_str).unwrap_or("application/octet-stream").to_owned();
         let bytes = app
-            .http
+            .http()
             .get(url)
             .bearer_auth(token)
             .send()
@@ -127,7 +127,7 @@ async fn download_once(
             return Err("media too large".to_owned());
         }
         let key = format!("whatsapp/{hotel_id}/{conversation_id}/{media_id}");
-        app.s3
+        app.s3()
             .put_object()
             .bucket(bucket)
             .key(&key)

@@ -7,18 +7,35 @@
 //! Metrics are CloudWatch embedded-metric-format lines on stdout: CloudWatch turns them into
 //! metrics in the `LobbyBee` namespace without any API call from the function.
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// Installs the JSON log subscriber once (later calls are ignored).
 pub fn init() {
     let level = std::env::var("RUST_LOG").or_else(|_| std::env::var("LOG_LEVEL")).unwrap_or_else(|_| "info".to_owned());
     let _ = tracing_subscriber::fmt()
         .json()
-        .with_env_filter(EnvFilter::new(level))
         .with_current_span(true)
         .with_target(false)
         .without_time()
+        .finish()
+        .with(filter(&level))
         .try_init();
+}
+
+/// The log filter of a `RUST_LOG`-style setting: comma-separated `level` and `target=level`
+/// directives (`info,lobbybee=debug`). Directives it cannot read are skipped, and a setting
+/// with none it can read logs errors only, as `tracing-subscriber`'s `EnvFilter` does. A plain
+/// target filter rather than `EnvFilter`, whose span and field directives (never used here) need
+/// a regular expression engine in every binary.
+fn filter(setting: &str) -> Targets {
+    let directives: Vec<&str> =
+        setting.split(',').map(str::trim).filter(|d| !d.is_empty() && d.parse::<Targets>().is_ok()).collect();
+    if directives.is_empty() {
+        return Targets::new().with_default(LevelFilter::ERROR);
+    }
+    directives.join(",").parse().unwrap_or_else(|_| Targets::new().with_default(LevelFilter::ERROR))
 }
 
 /// Emits one metric (count or milliseconds) in embedded metric format, when
@@ -46,6 +63,26 @@ pub fn metric(name: &str, value: f64) {
 
 #[cfg(test)]
 mod tests {
+    use tracing::Level;
+    use tracing_subscriber::filter::LevelFilter;
+
+    #[test]
+    fn the_log_filter_reads_levels_and_targets() {
+        let filter = super::filter("info,lobbybee=debug");
+        assert_eq!(filter.default_level(), Some(LevelFilter::INFO));
+        assert!(filter.would_enable("lobbybee::ws", &Level::DEBUG));
+        assert!(!filter.would_enable("aws_smithy_runtime", &Level::DEBUG));
+        assert!(filter.would_enable("aws_smithy_runtime", &Level::INFO));
+        let filter = super::filter("WARN");
+        assert!(!filter.would_enable("lobbybee", &Level::INFO));
+        assert!(filter.would_enable("lobbybee", &Level::WARN));
+        // Unreadable directives are skipped; nothing readable logs errors only.
+        let filter = super::filter("lobbybee[{id}]=trace, debug");
+        assert_eq!(filter.default_level(), Some(LevelFilter::DEBUG));
+        assert_eq!(super::filter("loud").default_level(), None);
+        assert_eq!(super::filter("lobbybee=loudest").default_level(), Some(LevelFilter::ERROR));
+    }
+
     /// Every metric name the functions emit (`metric("Name", …)` anywhere in this crate).
     fn emitted() -> Vec<String> {
         fn walk(dir: &std::path::Path, names: &mut Vec<String>) {

@@ -1444,6 +1444,7 @@ proptest! {
     fn jwt_signed_claims_are_accepted_exactly_as_documented(case in claims_case()) {
         let now = chrono::Utc::now().timestamp();
         let claims = case.to_json(now);
+        lobbybee::auth::jwt_crypto::install();
         let token = jsonwebtoken::encode(
             &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
             &claims,
@@ -1492,6 +1493,7 @@ proptest! {
     fn jwt_signed_non_object_claims_are_malformed(
         claims in json_value().prop_map(not_an_object),
     ) {
+        lobbybee::auth::jwt_crypto::install();
         let token = jsonwebtoken::encode(
             &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
             &claims,
@@ -1743,6 +1745,7 @@ mod webhook_harness {
                     .map_err(|e| e.to_string())?;
                 let sdk = SdkConfig::builder()
                     .behavior_version(BehaviorVersion::latest())
+                    .http_client(lobbybee::app::aws_http_client())
                     .region(Region::new("us-east-1"))
                     .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
                         "AKIDPROPERTIES",

@@ -25,7 +25,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use aws_config::BehaviorVersion;
 use lobbybee::app::App;
 use lobbybee::calls::CallLog;
 use lobbybee::config::Config;
@@ -106,7 +105,7 @@ pub async fn stack() -> &'static Stack {
             if std::env::var("AWS_ENDPOINT_URL").is_err() {
                 panic!("AWS_ENDPOINT_URL is not set: run the suite with infra/scripts/test.sh");
             }
-            let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+            let sdk = lobbybee::app::sdk_defaults().load().await;
             let template = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
             let resources = bootstrap(&sdk, &template, &tenant()).await.expect("bootstrap from template.yaml");
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind gateway");
@@ -192,7 +191,7 @@ pub fn recorded_ssm(sdk: &aws_config::SdkConfig) -> aws_sdk_ssm::Client {
 /// settings that change answers (such as the conversation list format). It polls no queues (the
 /// stack's own gateway keeps consuming them) and pushes to its own sockets only.
 pub async fn gateway_with(configure: impl FnOnce(&mut Config)) -> Gateway {
-    let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let sdk = lobbybee::app::sdk_defaults().load().await;
     second_gateway(&sdk, configure).await
 }
 
@@ -204,7 +203,7 @@ pub async fn gateway_through(proxy: &faults::FaultProxy) -> Gateway {
 
 /// [`gateway_through`], started with `options` (e.g. concurrency limits).
 pub async fn gateway_through_with(proxy: &faults::FaultProxy, options: GatewayOptions) -> Gateway {
-    let sdk = aws_config::defaults(BehaviorVersion::latest()).endpoint_url(&proxy.url).load().await;
+    let sdk = lobbybee::app::sdk_defaults().endpoint_url(&proxy.url).load().await;
     start_second_gateway(&sdk, |_| {}, options).await
 }
 

@@ -255,6 +255,7 @@ fn forbidden_algorithms_and_bad_signatures_are_refused_and_store_nothing() {
             b64url(crm_claims(&hotel.manager.user_id).to_string().as_bytes()),
             valid.rsplit_once('.').expect("three parts").1
         );
+        lobbybee::auth::jwt_crypto::install();
         let other_alg = |alg: jsonwebtoken::Algorithm| {
             jsonwebtoken::encode(
                 &jsonwebtoken::Header::new(alg),
@@ -461,6 +462,7 @@ fn an_rs256_stack_refuses_hs256_tokens_keyed_with_its_public_key() {
         let verifier = JwtVerifier::new(JwtAlgorithm::Rs256, RSA_PUBLIC, None, None).expect("RS256 verifier");
         let gateway = gateway_with(move |config| config.jwt = Some(verifier)).await;
         let target = Target::gateway(&gateway);
+        lobbybee::auth::jwt_crypto::install();
         let rs256 = |claims: &Value| {
             let key = jsonwebtoken::EncodingKey::from_rsa_pem(RSA_PRIVATE.as_bytes()).expect("RSA private key");
             jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256), claims, &key)

@@ -170,7 +170,7 @@ fn a_guest_whose_conversation_expired_behind_its_lock_can_write_again() {
         let (expired, _) = guest_writes(stack, &hotel.guest.number, "Reception", "Old news").await;
         // DynamoDB's TTL removes the conversation (MessageRetentionDays); the guest's
         // active-conversation lock has no TTL and still names it.
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        let sdk = lobbybee::app::sdk_defaults().load().await;
         aws_sdk_dynamodb::Client::new(&sdk)
             .delete_item()
             .table_name(&stack.resources.table_name)
@@ -406,7 +406,7 @@ fn an_unreadable_index_item_does_not_silence_the_department() {
         let mut staff = Socket::staff(stack, &hotel.reception.token, None).await;
         staff.barrier().await;
         // A corrupt item in the department's listener partition.
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        let sdk = lobbybee::app::sdk_defaults().load().await;
         let s = |v: &str| aws_sdk_dynamodb::types::AttributeValue::S(v.to_owned());
         aws_sdk_dynamodb::Client::new(&sdk)
             .put_item()
@@ -432,7 +432,7 @@ fn a_push_whose_audience_cannot_be_read_is_delivered_through_the_retry_queue() {
         staff.barrier().await;
         // A function whose store fails (DynamoDB only: its queues still work) pushes a frame.
         let proxy = FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL").expect("emulator")).await;
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).endpoint_url(&proxy.url).load().await;
+        let sdk = lobbybee::app::sdk_defaults().endpoint_url(&proxy.url).load().await;
         let config = lobbybee_e2e::test_config(&sdk, &stack.resources, 0).await;
         let app = lobbybee::app::App::new(config, &sdk);
         proxy.fail_only(true, Some("DynamoDB"));

@@ -295,7 +295,7 @@ fn oversized_input_is_a_4xx_and_stores_nothing() {
 fn each_function_reads_only_its_own_secrets_at_start_up_and_none_is_in_the_template() {
     run(async {
         let stack = stack().await;
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        let sdk = lobbybee::app::sdk_defaults().load().await;
         let client = lobbybee_e2e::recorded_ssm(&sdk);
         let path = lobbybee_e2e::secrets_path();
         for (function, needs) in lobbybee::config::FUNCTIONS {

@@ -41,6 +41,7 @@ fn handshakes_are_refused_with_the_right_status_and_nothing_is_stored() {
         let hotel = TestHotel::create(stack).await;
         let expired = {
             use jsonwebtoken::{EncodingKey, Header, encode};
+            lobbybee::auth::jwt_crypto::install();
             let now = chrono::Utc::now().timestamp();
             let claims = json!({"user_id": hotel.reception.user_id, "token_type": "access", "exp": now - 120, "iat": now - 3600, "jti": "x"});
             encode(&Header::default(), &claims, &EncodingKey::from_secret(lobbybee_e2e::secrets::JWT.as_bytes()))

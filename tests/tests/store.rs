@@ -270,7 +270,7 @@ fn connection_records_are_indexed_and_expire() {
         );
 
         // TTL attribute on the profile and the index items.
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        let sdk = lobbybee::app::sdk_defaults().load().await;
         let item = aws_sdk_dynamodb::Client::new(&sdk)
             .get_item()
             .table_name(&stack.resources.table_name)

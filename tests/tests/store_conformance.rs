@@ -2,7 +2,6 @@
 //! the emulator: the same cases `MemoryStore` passes in the core crate's unit tests, so the two
 //! implementations answer alike.
 
-use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::types::AttributeValue;
 use lobbybee::model::ConversationId;
 use lobbybee::store::conformance::Subject;
@@ -37,7 +36,7 @@ impl Subject for OnDynamo {
 /// store messages dated in the past).
 async fn on_dynamo() -> OnDynamo {
     let table = stack().await.resources.table_name.clone();
-    let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let sdk = lobbybee::app::sdk_defaults().load().await;
     OnDynamo { store: DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table) }
 }
 

@@ -20,7 +20,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use aws_config::BehaviorVersion;
 use clap::{Parser, Subcommand};
 use lobbybee::app::App;
 use lobbybee::calls::CallLog;
@@ -94,7 +93,7 @@ async fn run() -> Result<(), String> {
     let args = Args::parse();
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn,lobbybee=info,lobbybee_local=info".into());
     let _ = tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::new(filter)).try_init();
-    let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let sdk = lobbybee::app::sdk_defaults().load().await;
     let resources = bootstrap(&sdk, &args.template, &args.tenant).await.map_err(|e| e.to_string())?;
     match args.command {
         Command::Bootstrap => {

@@ -152,18 +152,15 @@ impl JwtVerifier {
         issuer: Option<String>,
         audience: Option<String>,
     ) -> Result<Self, JwtConfigError> {
+        super::jwt_crypto::install();
         if algorithm != JwtAlgorithm::Hs256 && key.contains("PRIVATE KEY") {
             return Err(JwtConfigError::PrivateKey);
         }
         let key = match algorithm {
             JwtAlgorithm::Hs256 if key.is_empty() => return Err(JwtConfigError::EmptySecret),
             JwtAlgorithm::Hs256 => DecodingKey::from_secret(key.as_bytes()),
-            JwtAlgorithm::Rs256 => {
-                DecodingKey::from_rsa_pem(key.as_bytes()).map_err(|_| JwtConfigError::BadPem("RSA"))?
-            }
-            JwtAlgorithm::Es256 => {
-                DecodingKey::from_ec_pem(key.as_bytes()).map_err(|_| JwtConfigError::BadPem("EC"))?
-            }
+            JwtAlgorithm::Rs256 => super::pem::rsa_public_key(key.as_bytes()).ok_or(JwtConfigError::BadPem("RSA"))?,
+            JwtAlgorithm::Es256 => super::pem::ec_public_key(key.as_bytes()).ok_or(JwtConfigError::BadPem("EC"))?,
         };
         let mut validation = Validation::new(algorithm.algorithm());
         validation.leeway = LEEWAY_SECONDS;
@@ -267,6 +264,7 @@ pub fn issue_hs256(secret: &str, user_id: &str, ttl_seconds: i64) -> Result<Stri
     if secret.is_empty() {
         return Err(JwtConfigError::EmptySecret);
     }
+    super::jwt_crypto::install();
     let now = chrono::Utc::now().timestamp();
     let claims = json!({
         "user_id": user_id,

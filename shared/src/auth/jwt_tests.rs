@@ -27,6 +27,7 @@ fn claims(changes: Value) -> Value {
 }
 
 fn hs(claims: &Value, alg: Algorithm, secret: &str) -> String {
+    crate::auth::jwt_crypto::install();
     jsonwebtoken::encode(&Header::new(alg), claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
 }
 
@@ -35,11 +36,13 @@ fn hs256(changes: Value) -> String {
 }
 
 fn rs256(changes: Value) -> String {
+    crate::auth::jwt_crypto::install();
     let key = EncodingKey::from_rsa_pem(RSA_PRIVATE.as_bytes()).unwrap();
     jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims(changes), &key).unwrap()
 }
 
 fn es256(changes: Value) -> String {
+    crate::auth::jwt_crypto::install();
     let key = EncodingKey::from_ec_pem(EC_PRIVATE.as_bytes()).unwrap();
     jsonwebtoken::encode(&Header::new(Algorithm::ES256), &claims(changes), &key).unwrap()
 }

@@ -3,6 +3,8 @@
 
 pub mod guest_token;
 pub mod jwt;
+pub mod jwt_crypto;
+mod pem;
 pub mod signature;
 
 use crate::model::{Hotel, Staff};

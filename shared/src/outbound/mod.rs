@@ -204,7 +204,7 @@ async fn deliver(app: &App, job: &OutboundJob, conversation: &Conversation, mess
         Err(reason) => return Attempt::Permanent(reason),
     };
     let url = format!("{}/{}/messages", app.config.whatsapp_api_base, phone_number_id);
-    let mut request = app.http.post(url).json(&body);
+    let mut request = app.http().post(url).json(&body);
     if let Some(token) = &app.config.whatsapp_token {
         request = request.bearer_auth(token);
     }

@@ -169,7 +169,7 @@ pub async fn upload(app: &App, principal: &StaffPrincipal, request: &Request) ->
     chat::conversation_for(app, principal, conversation_id).await.map_err(|e: ChatError| super::chat_answer(&e))?;
     let filename = safe_name(file.filename.as_deref().unwrap_or("file"));
     let key = format!("uploads/{}/{conversation_id}/{}/{filename}", principal.hotel.id, uuid::Uuid::new_v4().simple());
-    app.s3
+    app.s3()
         .put_object()
         .bucket(bucket(app)?)
         .key(&key)
@@ -227,7 +227,7 @@ pub async fn upload_url(app: &App, principal: &StaffPrincipal, request: &Request
         safe_name(&filename)
     );
     let presigned = app
-        .s3
+        .s3()
         .put_object()
         .bucket(bucket(app)?)
         .key(&key)

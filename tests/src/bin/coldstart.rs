@@ -221,7 +221,7 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build();
     let Ok(runtime) = runtime else { std::process::exit(1) };
     runtime.block_on(async move {
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        let sdk = lobbybee::app::sdk_defaults().load().await;
         let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
         let resources = match lobbybee_local::bootstrap::bootstrap(&sdk, &template, "coldstart").await {
             Ok(resources) => resources,

@@ -491,6 +491,7 @@ fn offline_app() -> App {
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url("http://127.0.0.1:9")
         .behavior_version(aws_config::BehaviorVersion::latest())
+        .http_client(lobbybee::app::aws_http_client())
         .build();
     App::new(config, &sdk)
 }
@@ -562,6 +563,7 @@ async fn the_server_routes_refuses_and_reports_gone() {
     // The real management client maps unknown ids to GoneException.
     let config = aws_sdk_apigatewaymanagement::config::Builder::new()
         .behavior_version(aws_sdk_apigatewaymanagement::config::BehaviorVersion::latest())
+        .http_client(lobbybee::app::aws_http_client())
         .region(aws_sdk_apigatewaymanagement::config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_apigatewaymanagement::config::Credentials::new("a", "b", None, None, "t"))
         .endpoint_url(gateway.management_endpoint())

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use aws_config::BehaviorVersion;
 use futures::stream::{self, StreamExt};
 use lobbybee::auth::{guest_token, jwt};
 use lobbybee::calls::Counts;
@@ -157,7 +156,7 @@ pub async fn provision(
     departments: &[Department],
     guests: usize,
 ) -> Result<Provisioned, String> {
-    let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let sdk = lobbybee::app::sdk_defaults().load().await;
     let resources = lobbybee_local::bootstrap::bootstrap(&sdk, template, tenant).await.map_err(|e| e.to_string())?;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), resources.table_name);
     let secret = |key: &str| env::lookup(key, &[]).unwrap_or_default();
