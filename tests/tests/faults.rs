@@ -488,3 +488,55 @@ fn in_a_batch_only_the_record_that_failed_comes_back() {
         assert_eq!(status(failing, bad).await, Some(lobbybee::model::DeliveryStatus::Queued));
     });
 }
+
+/// PUTs a provisioning `body` to `path` at the gateway serving `http_base`, with the CRM's key
+/// (checked against docs/openapi.yaml).
+async fn provision_at(http_base: &str, path: &str, body: &Value) -> lobbybee_e2e::client::Answer {
+    let request = lobbybee_e2e::client::http()
+        .put(format!("{http_base}/api/chat/{path}"))
+        .header("x-api-key", lobbybee_e2e::secrets::API_KEY)
+        .json(body);
+    let answer = lobbybee_e2e::client::send(request).await;
+    lobbybee_e2e::openapi::check_answer("PUT", path, &answer);
+    answer
+}
+
+#[test]
+fn a_staff_change_open_sockets_could_not_follow_is_answered_503_and_applies_when_sent_again() {
+    run(async {
+        let stack = stack().await;
+        let hotel = TestHotel::create(stack).await;
+        let proxy = FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL").expect("emulator")).await;
+        let gateway = gateway_through(&proxy).await;
+        let base = gateway.http_base();
+        let member = &hotel.reception2;
+        let mut socket =
+            Socket::connect_to(&gateway.ws_url(), &format!("/?token={}", member.token)).await.expect("connected");
+        socket.barrier().await;
+
+        // The CRM moves the member from Reception to Housekeeping. The profile is stored, then the
+        // socket's re-indexing (a transaction) fails: 503, the socket still hears Reception.
+        let path = format!("admin/staff/{}", member.user_id);
+        let body = json!({"hotel_id": hotel.id, "user_type": "department_staff", "departments": ["housekeeping"],
+            "first_name": "Rob", "is_active": true});
+        proxy.fail_only(true, Some("DynamoDB_20120810.TransactWriteItems"));
+        let refused = provision_at(&base, &path, &body).await;
+        assert_eq!((refused.status, &refused.body), (503, &json!({"error": "Busy, please retry"})));
+        assert!(proxy.failed() > 0, "the re-indexing was failed");
+        proxy.fail(false);
+        let stored = stack.app.store.get_staff(&member.user_id).await.expect("read").expect("member");
+        assert_eq!(stored.departments, vec![lobbybee::department::Department::Housekeeping], "the change is stored");
+
+        // Sent again (provisioning is idempotent), it reaches the socket.
+        let applied = provision_at(&base, &path, &body).await;
+        assert_eq!((applied.status, &applied.body["departments"]), (200, &json!(["Housekeeping"])));
+        let to = |guest: &lobbybee_e2e::fixtures::TestGuest, department: &str, text: &str| json!({"whatsapp_number": guest.number, "message": text, "department": department});
+        let reception = simple_webhook_at(&base, &to(&hotel.arriving, "Reception", "Early check-in?")).await;
+        let housekeeping = simple_webhook_at(&base, &to(&hotel.guest, "Housekeeping", "Towels please")).await;
+        assert_eq!((reception.status, housekeeping.status), (201, 201));
+        let heard: Vec<Value> = socket.barrier().await.into_iter().filter(|f| f["type"] == "message").collect();
+        let contents: Vec<&Value> = heard.iter().map(|f| &f["data"]["content"]).collect();
+        assert_eq!(contents, vec![&json!("Towels please")], "Housekeeping only: {heard:?}");
+        gateway.shutdown().await;
+    });
+}
