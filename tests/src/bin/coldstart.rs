@@ -9,7 +9,9 @@
 //! binary's second `next` (it is idle again) is held. Printed per function: the binary's size, the
 //! time from starting the process to its first `next` (ready: logs, configuration, secrets read,
 //! clients built), the time to its answer to the first event, and its resident memory once it
-//! answered, as min/median/max over the runs; and what it answered.
+//! answered, as min/median/max over the runs; and what it answered. A last row runs guest-webhook
+//! on a guest message whose department has [`FAN_OUT`] staff sockets: the stub also serves the
+//! Management API (`WS_ENDPOINT`) and counts the pushes, so its memory is read after a fan-out.
 //!
 //! Figures, not assertions. The emulator stands in for Parameter Store over loopback, so the
 //! secrets are read faster than from AWS.
@@ -40,6 +42,9 @@ const FUNCTIONS: [&str; 8] = [
     "push-retry",
 ];
 
+/// The staff sockets of the fan-out row.
+const FAN_OUT: usize = 50;
+
 /// How long a binary may take to become ready and answer.
 const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -55,6 +60,7 @@ enum Seen {
 struct Stub {
     event: Arc<Value>,
     nexts: Arc<AtomicUsize>,
+    pushes: Arc<AtomicUsize>,
     seen: mpsc::UnboundedSender<Seen>,
 }
 
@@ -81,22 +87,31 @@ async fn answer(State(stub): State<Stub>, uri: Uri, body: String) -> StatusCode 
     StatusCode::ACCEPTED
 }
 
+/// A frame posted to `@connections/{id}` (the Management API's `PostToConnection`).
+async fn push(State(stub): State<Stub>) -> StatusCode {
+    stub.pushes.fetch_add(1, Ordering::SeqCst);
+    StatusCode::OK
+}
+
 /// One run of one binary.
 struct Run {
     ready: Duration,
     answered: Duration,
     rss_kib: u64,
     answer: String,
+    pushes: usize,
 }
 
 async fn run_once(binary: &Path, function: &str, event: &Value, env: &[(String, String)]) -> Result<Run, String> {
     let (seen, mut seen_rx) = mpsc::unbounded_channel();
-    let stub = Stub { event: Arc::new(event.clone()), nexts: Arc::default(), seen };
+    let stub = Stub { event: Arc::new(event.clone()), nexts: Arc::default(), pushes: Arc::default(), seen };
+    let pushes = stub.pushes.clone();
     let app = Router::new()
         .route("/2018-06-01/runtime/invocation/next", get(next))
         .route("/2018-06-01/runtime/invocation/{id}/response", post(answer))
         .route("/2018-06-01/runtime/invocation/{id}/error", post(answer))
         .route("/2018-06-01/runtime/init/error", post(answer))
+        .route("/local/@connections/{id}", post(push))
         .with_state(stub);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let api = listener.local_addr().map_err(|e| e.to_string())?.to_string();
@@ -106,6 +121,7 @@ async fn run_once(binary: &Path, function: &str, event: &Value, env: &[(String, 
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("AWS_LAMBDA_RUNTIME_API", &api)
         .env("AWS_LAMBDA_FUNCTION_NAME", function)
+        .env("WS_ENDPOINT", format!("http://{api}/local"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -134,7 +150,9 @@ async fn run_once(binary: &Path, function: &str, event: &Value, env: &[(String, 
     let _ = child.wait();
     server.abort();
     match (ready, answered) {
-        (Some(ready), Some(answered)) => Ok(Run { ready, answered, rss_kib, answer }),
+        (Some(ready), Some(answered)) => {
+            Ok(Run { ready, answered, rss_kib, answer, pushes: pushes.load(Ordering::SeqCst) })
+        }
         _ => Err(format!("{function}: no answer in {PATIENCE:?} ({answer})")),
     }
 }
@@ -153,26 +171,104 @@ fn fixture(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_default()).unwrap_or_default()
 }
 
+/// The Function URL event of an HTTP request.
+fn http_event(method: Method, path: &str, headers: HeaderMap, body: &[u8]) -> Value {
+    let uri: Uri = path.parse().unwrap_or_default();
+    events::http_event(
+        &HttpRequestInfo {
+            method: &method,
+            uri: &uri,
+            version: Version::HTTP_11,
+            headers: &headers,
+            body,
+            source_ip: "203.0.113.7",
+            domain: "coldstart.example",
+            account_id: "anonymous",
+            request_id: "coldstart",
+        },
+        chrono::Utc::now(),
+    )
+}
+
+/// A simple-format guest webhook carrying `body`, signed with the stack's secret.
+fn signed_webhook(body: &Value) -> Value {
+    let body = body.to_string();
+    let secret = lobbybee_local::env::lookup("WEBHOOK_SECRET", &[]).unwrap_or_default();
+    let mut headers = HeaderMap::new();
+    headers.insert("content-type", HeaderValue::from_static("application/json"));
+    if let Ok(signature) = lobbybee::auth::signature::sign(secret.as_bytes(), body.as_bytes()).parse() {
+        headers.insert("x-signature-256", signature);
+    }
+    http_event(Method::POST, "/api/chat/guest-webhook/", headers, body.as_bytes())
+}
+
+/// A hotel whose Reception has [`FAN_OUT`] open staff sockets, and a checked-in guest: the
+/// signed webhook of that guest's message to Reception.
+async fn fan_out_event(store: &lobbybee::store::DynamoStore) -> Result<Value, lobbybee::store::StoreError> {
+    use lobbybee::department::Department;
+    use lobbybee::model::{Connection, ConnectionKind, Guest, GuestStatus, Hotel, Stay, StayStatus};
+    use lobbybee::store::{Connections, Directory};
+    let now = lobbybee::clock::now();
+    let tag = now.timestamp_micros() % 1_000_000_000;
+    let hotel = Hotel {
+        id: format!("coldstart-{tag}"),
+        name: "Cold Start".into(),
+        whatsapp_phone_number_id: None,
+        departments: Department::ALL.to_vec(),
+        timezone: "UTC".into(),
+    };
+    store.put_hotel(&hotel).await?;
+    let guest_id = u64::try_from(tag).unwrap_or_default();
+    let number = format!("+1555{tag:09}");
+    store
+        .put_guest(&Guest {
+            id: guest_id,
+            hotel_id: hotel.id.clone(),
+            whatsapp_number: number.clone(),
+            full_name: "Cold Start".into(),
+            email: String::new(),
+            status: GuestStatus::CheckedIn,
+            last_inbound_at: None,
+        })
+        .await?;
+    store
+        .put_stay(&Stay {
+            id: guest_id,
+            hotel_id: hotel.id.clone(),
+            guest_id,
+            room_number: "101".into(),
+            floor: Some(1),
+            status: StayStatus::Active,
+            check_in_date: None,
+            check_out_date: None,
+        })
+        .await?;
+    for i in 0..FAN_OUT {
+        store
+            .put_connection(&Connection {
+                connection_id: format!("coldstart{tag}s{i}"),
+                kind: ConnectionKind::Staff,
+                hotel_id: hotel.id.clone(),
+                staff_id: Some(format!("coldstart-staff-{i}")),
+                guest_id: None,
+                user_name: format!("Staff {i}"),
+                departments: vec![Department::Reception],
+                requested: None,
+                subscriptions: vec![],
+                rights: None,
+                connected_at: now,
+                expires_at: now.timestamp() + 3600,
+            })
+            .await?;
+    }
+    Ok(signed_webhook(
+        &serde_json::json!({"whatsapp_number": number, "message": "Late checkout?", "department": "Reception"}),
+    ))
+}
+
 /// The event each function gets first: the fixtures of its trigger, a signed simple webhook, an
 /// unauthenticated conversation list, and a queue record each consumer drops as malformed.
 fn first_event(function: &str, queues: (&str, &str)) -> Value {
-    let http = |method: Method, path: &str, headers: HeaderMap, body: &[u8]| {
-        let uri: Uri = path.parse().unwrap_or_default();
-        events::http_event(
-            &HttpRequestInfo {
-                method: &method,
-                uri: &uri,
-                version: Version::HTTP_11,
-                headers: &headers,
-                body,
-                source_ip: "203.0.113.7",
-                domain: "coldstart.example",
-                account_id: "anonymous",
-                request_id: "coldstart",
-            },
-            chrono::Utc::now(),
-        )
-    };
     let record = |queue: &str| {
         let message = aws_sdk_sqs::types::Message::builder().message_id("m1").receipt_handle("r1").body("{}").build();
         events::sqs_event(queue, "us-east-1", &[message])
@@ -182,17 +278,8 @@ fn first_event(function: &str, queues: (&str, &str)) -> Value {
         "ws-default" => fixture("apigw-ws-message.json"),
         "ws-disconnect" => fixture("apigw-ws-disconnect.json"),
         "outbound-sweeper" => fixture("eventbridge-scheduled.json"),
-        "guest-webhook" => {
-            let body = fixture("simple-webhook.json").to_string();
-            let secret = lobbybee_local::env::lookup("WEBHOOK_SECRET", &[]).unwrap_or_default();
-            let mut headers = HeaderMap::new();
-            headers.insert("content-type", HeaderValue::from_static("application/json"));
-            if let Ok(signature) = lobbybee::auth::signature::sign(secret.as_bytes(), body.as_bytes()).parse() {
-                headers.insert("x-signature-256", signature);
-            }
-            http(Method::POST, "/api/chat/guest-webhook/", headers, body.as_bytes())
-        }
-        "rest-api" => http(Method::GET, "/api/chat/conversations/", HeaderMap::new(), b""),
+        "guest-webhook" => signed_webhook(&fixture("simple-webhook.json")),
+        "rest-api" => http_event(Method::GET, "/api/chat/conversations/", HeaderMap::new(), b""),
         "outbound-sender" => record(queues.0),
         _ => record(queues.1),
     }
@@ -202,6 +289,31 @@ fn stats(values: &mut [f64]) -> String {
     values.sort_by(f64::total_cmp);
     let pick = |i: usize| values.get(i).copied().unwrap_or_default();
     format!("{:>6.1} {:>6.1} {:>6.1}", pick(0), pick(values.len() / 2), pick(values.len().saturating_sub(1)))
+}
+
+/// Runs `binary` `runs` times on `event` and prints its row under `label`.
+async fn measure(label: &str, binary: &Path, function: &str, event: &Value, env: &[(String, String)], runs: usize) {
+    let size = std::fs::metadata(binary).map(|m| m.len()).unwrap_or_default();
+    let (mut ready, mut answered, mut rss, mut answer) = (Vec::new(), Vec::new(), Vec::new(), String::new());
+    for _ in 0..runs {
+        match run_once(binary, function, event, env).await {
+            Ok(run) => {
+                ready.push(run.ready.as_secs_f64() * 1e3);
+                answered.push(run.answered.as_secs_f64() * 1e3);
+                rss.push(run.rss_kib as f64 / 1024.0);
+                answer = if run.pushes > 0 { format!("{} pushes; {}", run.pushes, run.answer) } else { run.answer };
+            }
+            Err(e) => answer = e,
+        }
+    }
+    answer.truncate(60);
+    println!(
+        "{label:<17} {size:>10} {:>10.2}   {}   {}   {}  {answer}",
+        size as f64 / 1_048_576.0,
+        stats(&mut ready),
+        stats(&mut answered),
+        stats(&mut rss)
+    );
 }
 
 fn main() {
@@ -256,29 +368,22 @@ fn main() {
         );
         let queues = (resources.outbound_queue_url.as_str(), resources.push_retry_queue_url.as_str());
         for function in FUNCTIONS {
-            let binary = dir.join(function);
-            let size = std::fs::metadata(&binary).map(|m| m.len()).unwrap_or_default();
-            let event = first_event(function, queues);
-            let (mut ready, mut answered, mut rss, mut answer) = (Vec::new(), Vec::new(), Vec::new(), String::new());
-            for _ in 0..runs {
-                match run_once(&binary, function, &event, &env).await {
-                    Ok(run) => {
-                        ready.push(run.ready.as_secs_f64() * 1e3);
-                        answered.push(run.answered.as_secs_f64() * 1e3);
-                        rss.push(run.rss_kib as f64 / 1024.0);
-                        answer = run.answer;
-                    }
-                    Err(e) => answer = e,
-                }
+            measure(function, &dir.join(function), function, &first_event(function, queues), &env, runs).await;
+        }
+        let store = lobbybee::store::DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &resources.table_name);
+        match fan_out_event(&store).await {
+            Ok(event) => {
+                measure(
+                    &format!("  fan-out to {FAN_OUT}"),
+                    &dir.join("guest-webhook"),
+                    "guest-webhook",
+                    &event,
+                    &env,
+                    runs,
+                )
+                .await
             }
-            answer.truncate(60);
-            println!(
-                "{function:<17} {size:>10} {:>10.2}   {}   {}   {}  {answer}",
-                size as f64 / 1_048_576.0,
-                stats(&mut ready),
-                stats(&mut answered),
-                stats(&mut rss)
-            );
+            Err(e) => eprintln!("coldstart: the fan-out hotel could not be stored: {e}"),
         }
     });
 }
