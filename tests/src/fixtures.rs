@@ -166,3 +166,30 @@ impl TestHotel {
 pub fn token_for(user_id: &str) -> String {
     jwt::issue_hs256(secrets::JWT, user_id, 3600).expect("token")
 }
+
+/// A staff socket's record as `$connect` stores it (without the rights copy, which frames then
+/// read from the store), connected `at` and kept for an hour: for tests and tools that store
+/// sockets without opening them.
+pub fn staff_socket(
+    connection_id: String,
+    hotel_id: &str,
+    staff_id: &str,
+    user_name: &str,
+    departments: Vec<Department>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> lobbybee::model::Connection {
+    lobbybee::model::Connection {
+        connection_id,
+        kind: lobbybee::model::ConnectionKind::Staff,
+        hotel_id: hotel_id.to_owned(),
+        staff_id: Some(staff_id.to_owned()),
+        guest_id: None,
+        user_name: user_name.to_owned(),
+        departments,
+        requested: None,
+        subscriptions: vec![],
+        rights: None,
+        connected_at: at,
+        expires_at: at.timestamp() + 3600,
+    }
+}

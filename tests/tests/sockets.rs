@@ -7,7 +7,7 @@ use lobbybee::jobs::OutboundJob;
 use lobbybee::model::OutboundKind;
 use lobbybee::model::{Connection, DeliveryStatus};
 use lobbybee_e2e::client::{Socket, guest_numbered, guest_writes, queued_reply, sqs_event};
-use lobbybee_e2e::fixtures::{TestHotel, token_for};
+use lobbybee_e2e::fixtures::{TestHotel, staff_socket, token_for};
 use lobbybee_e2e::{Stack, run, stack, unique};
 use lobbybee_local::gateway::fake_whatsapp;
 use serde_json::{Value, json};
@@ -16,20 +16,14 @@ use serde_json::{Value, json};
 async fn ghost(stack: &Stack, hotel: &TestHotel) -> Connection {
     // Connected a minute ago: past the grace a still-connecting socket gets.
     let now = lobbybee::clock::now() - chrono::Duration::seconds(60);
-    let ghost = Connection {
-        connection_id: format!("ghost{}", unique()),
-        kind: lobbybee::model::ConnectionKind::Staff,
-        hotel_id: hotel.id.clone(),
-        staff_id: Some(hotel.reception2.user_id.clone()),
-        guest_id: None,
-        user_name: "Ghost".into(),
-        departments: vec![Department::Reception],
-        requested: None,
-        subscriptions: vec![],
-        rights: None,
-        connected_at: now,
-        expires_at: now.timestamp() + 3600,
-    };
+    let ghost = staff_socket(
+        format!("ghost{}", unique()),
+        &hotel.id,
+        &hotel.reception2.user_id,
+        "Ghost",
+        vec![Department::Reception],
+        now,
+    );
     stack.app.store.put_connection(&ghost).await.unwrap();
     ghost
 }

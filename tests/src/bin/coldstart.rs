@@ -206,7 +206,7 @@ fn signed_webhook(body: &Value) -> Value {
 /// signed webhook of that guest's message to Reception.
 async fn fan_out_event(store: &lobbybee::store::DynamoStore) -> Result<Value, lobbybee::store::StoreError> {
     use lobbybee::department::Department;
-    use lobbybee::model::{Connection, ConnectionKind, Guest, GuestStatus, Hotel, Stay, StayStatus};
+    use lobbybee::model::{Guest, GuestStatus, Hotel, Stay, StayStatus};
     use lobbybee::store::{Connections, Directory};
     let now = lobbybee::clock::now();
     let tag = now.timestamp_micros() % 1_000_000_000;
@@ -245,20 +245,14 @@ async fn fan_out_event(store: &lobbybee::store::DynamoStore) -> Result<Value, lo
         .await?;
     for i in 0..FAN_OUT {
         store
-            .put_connection(&Connection {
-                connection_id: format!("coldstart{tag}s{i}"),
-                kind: ConnectionKind::Staff,
-                hotel_id: hotel.id.clone(),
-                staff_id: Some(format!("coldstart-staff-{i}")),
-                guest_id: None,
-                user_name: format!("Staff {i}"),
-                departments: vec![Department::Reception],
-                requested: None,
-                subscriptions: vec![],
-                rights: None,
-                connected_at: now,
-                expires_at: now.timestamp() + 3600,
-            })
+            .put_connection(&lobbybee_e2e::fixtures::staff_socket(
+                format!("coldstart{tag}s{i}"),
+                &hotel.id,
+                &format!("coldstart-staff-{i}"),
+                &format!("Staff {i}"),
+                vec![Department::Reception],
+                now,
+            ))
             .await?;
     }
     Ok(signed_webhook(
