@@ -60,6 +60,11 @@ impl FaultProxy {
         FaultProxy { url, state }
     }
 
+    /// Starts a proxy to the emulator the suite runs against (`AWS_ENDPOINT_URL`).
+    pub async fn to_emulator() -> FaultProxy {
+        FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL names the emulator")).await
+    }
+
     /// From now on, every request fails (`true`) or goes through (`false`).
     pub fn fail(&self, failing: bool) {
         self.fail_only(failing, None);

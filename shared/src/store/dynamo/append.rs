@@ -203,7 +203,7 @@ impl DynamoStore {
             expression.push_str(", expires_at = :exp");
             values.push((":exp", codec::n(at)));
         }
-        let mut tx = vec![
+        let tx = vec![
             self.update(
                 &keys::conversation(conversation.id),
                 PROFILE,
@@ -216,14 +216,10 @@ impl DynamoStore {
             )?,
             self.put(self.message_item(&stored, &message.send_as, expiry)?, Some(NEW_ITEM), &[])?,
         ];
-        let pmid_index = self.push_idempotency(&mut tx, &stored, &conversation, false, expiry)?;
-        self.push_guest_touch(&mut tx, from_guest.then_some(conversation.guest_id), now)?;
-        match self.transact(tx).await {
+        let guest = from_guest.then_some(conversation.guest_id);
+        match self.write_message(tx, &stored, &conversation, false, guest, now).await {
             Ok(()) => Ok(Appended { conversation, message: stored, created: false }),
-            Err(TxError::Conditions(failed)) if pmid_index.is_some_and(|i| failed.contains(&i)) => {
-                Err(Attempt::Duplicate)
-            }
-            Err(TxError::Conditions(_)) => {
+            Err(Refused::Lost) => {
                 // Either another message won the sequence number, or the conversation was closed.
                 match self.get_conversation(conversation_id).await? {
                     Some(c) if c.status == ConversationStatus::Active => Err(Attempt::Retry(Some(c))),
@@ -231,7 +227,7 @@ impl DynamoStore {
                     None => Err(Attempt::Missing),
                 }
             }
-            Err(TxError::DynamoStore(e)) => Err(Attempt::Failed(e)),
+            Err(refused) => Err(refused.into()),
         }
     }
 
@@ -252,20 +248,40 @@ impl DynamoStore {
         conversation.msg_seq = 1;
         let stored = message.clone().into_message(id * MESSAGE_ID_STRIDE + 1, id, now);
         let expiry = self.retention_expiry(now);
-        let mut tx = vec![
+        let tx = vec![
             self.put(self.conversation_item(&conversation, expiry)?, Some(NEW_ITEM), &[])?,
             self.put(self.lock_item(guest.id, department, id)?, Some(NEW_ITEM), &[])?,
             self.put(self.message_item(&stored, &message.send_as, expiry)?, Some(NEW_ITEM), &[])?,
         ];
-        let pmid_index = self.push_idempotency(&mut tx, &stored, &conversation, true, expiry)?;
-        self.push_guest_touch(&mut tx, from_guest.then_some(guest.id), now)?;
-        match self.transact(tx).await {
+        match self.write_message(tx, &stored, &conversation, true, from_guest.then_some(guest.id), now).await {
             Ok(()) => Ok(Appended { conversation, message: stored, created: true }),
+            Err(Refused::Lost) => Err(Attempt::Retry(None)),
+            Err(refused) => Err(refused.into()),
+        }
+    }
+
+    /// Writes `tx` (a message and its conversation's items) with the message's idempotency
+    /// record and, for a guest's message, the guest's `last_inbound_at`: the one place that
+    /// tells a repeated provider id from a lost race.
+    async fn write_message(
+        &self,
+        mut tx: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+        message: &Message,
+        conversation: &Conversation,
+        created: bool,
+        guest: Option<crate::model::GuestId>,
+        now: DateTime<Utc>,
+    ) -> Result<(), Refused> {
+        let expiry = self.retention_expiry(now);
+        let pmid_index = self.push_idempotency(&mut tx, message, conversation, created, expiry)?;
+        self.push_guest_touch(&mut tx, guest, now)?;
+        match self.transact(tx).await {
+            Ok(()) => Ok(()),
             Err(TxError::Conditions(failed)) if pmid_index.is_some_and(|i| failed.contains(&i)) => {
-                Err(Attempt::Duplicate)
+                Err(Refused::Duplicate)
             }
-            Err(TxError::Conditions(_)) => Err(Attempt::Retry(None)),
-            Err(TxError::DynamoStore(e)) => Err(Attempt::Failed(e)),
+            Err(TxError::Conditions(_)) => Err(Refused::Lost),
+            Err(TxError::DynamoStore(e)) => Err(Refused::Failed(e)),
         }
     }
 
@@ -349,6 +365,32 @@ pub(super) enum Attempt {
     Duplicate,
     /// A real failure.
     Failed(StoreError),
+}
+
+/// Why a message's transaction was not written.
+enum Refused {
+    /// Its provider message id was stored before.
+    Duplicate,
+    /// Another condition failed: a concurrent write won.
+    Lost,
+    /// A real failure.
+    Failed(StoreError),
+}
+
+impl From<StoreError> for Refused {
+    fn from(e: StoreError) -> Self {
+        Refused::Failed(e)
+    }
+}
+
+impl From<Refused> for Attempt {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::Duplicate => Attempt::Duplicate,
+            Refused::Lost => Attempt::Retry(None),
+            Refused::Failed(e) => Attempt::Failed(e),
+        }
+    }
 }
 
 /// What a guest append starts from.
