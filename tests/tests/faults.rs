@@ -35,7 +35,7 @@ fn a_meta_message_the_store_cannot_take_is_answered_5xx_and_stored_once_when_met
         let stack = stack().await;
         let hotel = TestHotel::create(stack).await;
         let (conversation, _) = guest_writes(stack, &hotel.guest.number, "Reception", "Hello").await;
-        let proxy = FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL").expect("emulator")).await;
+        let proxy = FaultProxy::to_emulator().await;
         let gateway = gateway_through(&proxy).await;
         let payload =
             meta_payload(&hotel.phone_number_id, text_from(&hotel, &format!("wamid.{}", unique()), "Late checkout?"));
@@ -67,7 +67,7 @@ fn a_burst_over_the_webhooks_reserved_concurrency_is_answered_429_and_stores_not
         let (conversation, _) = guest_writes(stack, &hotel.guest.number, "Reception", "First").await;
         // The webhook may run twice at once; its store calls wait in the proxy while it is held,
         // so the invocations that got a slot are still running when the rest of the burst arrives.
-        let proxy = FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL").expect("emulator")).await;
+        let proxy = FaultProxy::to_emulator().await;
         let limits = ConcurrencyLimits { reserved: [("guest-webhook".to_owned(), 2)].into(), account: None };
         let gateway = gateway_through_with(&proxy, GatewayOptions { concurrency: limits, ..Default::default() }).await;
         let base = gateway.http_base();
@@ -365,7 +365,7 @@ fn while_the_store_fails_nothing_is_acknowledged_that_is_not_stored_and_afterwar
         let stack = stack().await;
         let hotel = TestHotel::create(stack).await;
         let (conversation, _) = guest_writes(stack, &hotel.guest.number, "Reception", "Hello").await;
-        let proxy = FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL").expect("emulator")).await;
+        let proxy = FaultProxy::to_emulator().await;
         let gateway = gateway_through(&proxy).await;
         let mut staff = Socket::connect_to(&gateway.ws_url(), &format!("/?token={}", hotel.reception.token))
             .await
@@ -431,7 +431,7 @@ fn a_push_whose_audience_cannot_be_read_is_delivered_through_the_retry_queue() {
         let mut staff = Socket::staff(stack, &hotel.housekeeping.token, None).await;
         staff.barrier().await;
         // A function whose store fails (DynamoDB only: its queues still work) pushes a frame.
-        let proxy = FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL").expect("emulator")).await;
+        let proxy = FaultProxy::to_emulator().await;
         let sdk = lobbybee::app::sdk_defaults().endpoint_url(&proxy.url).load().await;
         let config = lobbybee_e2e::test_config(&sdk, &stack.resources, 0).await;
         let app = lobbybee::app::App::new(config, &sdk);
@@ -502,20 +502,21 @@ async fn provision_at(http_base: &str, path: &str, body: &Value) -> lobbybee_e2e
 }
 
 #[test]
-fn a_staff_change_open_sockets_could_not_follow_is_answered_503_and_applies_when_sent_again() {
+fn a_staff_change_open_sockets_could_not_follow_is_answered_503_closes_them_and_applies_when_sent_again() {
     run(async {
         let stack = stack().await;
         let hotel = TestHotel::create(stack).await;
-        let proxy = FaultProxy::start(&std::env::var("AWS_ENDPOINT_URL").expect("emulator")).await;
+        let proxy = FaultProxy::to_emulator().await;
         let gateway = gateway_through(&proxy).await;
         let base = gateway.http_base();
         let member = &hotel.reception2;
-        let mut socket =
-            Socket::connect_to(&gateway.ws_url(), &format!("/?token={}", member.token)).await.expect("connected");
+        let (ws, query) = (gateway.ws_url(), format!("/?token={}", member.token));
+        let mut socket = Socket::connect_to(&ws, &query).await.expect("connected");
         socket.barrier().await;
 
         // The CRM moves the member from Reception to Housekeeping. The profile is stored, then the
-        // socket's re-indexing (a transaction) fails: 503, the socket still hears Reception.
+        // socket's re-indexing (a transaction) fails: 503, and the socket, which would otherwise
+        // keep acting and hearing as a Reception member, is closed.
         let path = format!("admin/staff/{}", member.user_id);
         let body = json!({"hotel_id": hotel.id, "user_type": "department_staff", "departments": ["housekeeping"],
             "first_name": "Rob", "is_active": true});
@@ -523,13 +524,17 @@ fn a_staff_change_open_sockets_could_not_follow_is_answered_503_and_applies_when
         let refused = provision_at(&base, &path, &body).await;
         assert_eq!((refused.status, &refused.body), (503, &json!({"error": "Busy, please retry"})));
         assert!(proxy.failed() > 0, "the re-indexing was failed");
+        socket.closed().await;
         proxy.fail(false);
         let stored = stack.app.store.get_staff(&member.user_id).await.expect("read").expect("member");
         assert_eq!(stored.departments, vec![lobbybee::department::Department::Housekeeping], "the change is stored");
 
-        // Sent again (provisioning is idempotent), it reaches the socket.
+        // Sent again (provisioning is idempotent), it answers 200; the dashboard's reconnect
+        // hears Housekeeping only.
         let applied = provision_at(&base, &path, &body).await;
         assert_eq!((applied.status, &applied.body["departments"]), (200, &json!(["Housekeeping"])));
+        let mut socket = Socket::connect_to(&ws, &query).await.expect("reconnected");
+        socket.barrier().await;
         let to = |guest: &lobbybee_e2e::fixtures::TestGuest, department: &str, text: &str| json!({"whatsapp_number": guest.number, "message": text, "department": department});
         let reception = simple_webhook_at(&base, &to(&hotel.arriving, "Reception", "Early check-in?")).await;
         let housekeeping = simple_webhook_at(&base, &to(&hotel.guest, "Housekeeping", "Towels please")).await;

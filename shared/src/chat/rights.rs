@@ -27,42 +27,71 @@ use crate::store::StoreError;
 
 /// Applies a member's new profile to their open sockets.
 pub async fn apply_profile(app: &App, new: &Staff) -> Result<(), StoreError> {
-    let refs = app.store.staff_connections(&new.user_id).await?;
-    if refs.is_empty() {
+    let sockets: Vec<String> =
+        app.store.staff_connections(&new.user_id).await?.into_iter().map(|r| r.connection_id).collect();
+    if sockets.is_empty() {
         return Ok(());
     }
-    let hotel = app.store.get_hotel(&new.hotel_id).await?;
-    for reference in refs {
-        if let Some(connection) = app.store.get_connection(&reference.connection_id).await? {
-            apply_to(app, &connection, new, hotel.as_ref()).await?;
+    let applied = async {
+        let hotel = app.store.get_hotel(&new.hotel_id).await?;
+        for id in &sockets {
+            if let Some(connection) = app.store.get_connection(id).await? {
+                apply_to(app, &connection, new, hotel.as_ref()).await?;
+            }
         }
-    }
-    Ok(())
+        Ok(())
+    };
+    or_close(app, &sockets, applied.await).await
 }
 
 /// Applies a hotel's new record (its departments decide what managers hear) to every staff
 /// socket of the hotel, with each member's stored profile.
 pub async fn apply_hotel(app: &App, hotel: &Hotel) -> Result<(), StoreError> {
     let mut sockets = BTreeSet::new();
+    let mut listed = Ok(());
     for department in Department::ALL {
-        for reference in app.store.listeners(&hotel.id, department).await? {
-            sockets.insert(reference.connection_id);
+        match app.store.listeners(&hotel.id, department).await {
+            Ok(refs) => sockets.extend(refs.into_iter().map(|r| r.connection_id)),
+            Err(e) => {
+                listed = Err(e);
+                break;
+            }
         }
     }
-    for id in sockets {
-        let Some(connection) = app.store.get_connection(&id).await? else {
-            continue;
-        };
-        let staff = match connection.staff_id.as_deref() {
-            Some(user) => app.store.get_staff(user).await?,
-            None => None,
-        };
-        match staff {
-            Some(staff) => apply_to(app, &connection, &staff, Some(hotel)).await?,
-            None => close(app, &connection.connection_id).await,
+    let sockets: Vec<String> = sockets.into_iter().collect();
+    let applied = async {
+        listed?;
+        for id in &sockets {
+            let Some(connection) = app.store.get_connection(id).await? else {
+                continue;
+            };
+            let staff = match connection.staff_id.as_deref() {
+                Some(user) => app.store.get_staff(user).await?,
+                None => None,
+            };
+            match staff {
+                Some(staff) => apply_to(app, &connection, &staff, Some(hotel)).await?,
+                None => close(app, &connection.connection_id).await,
+            }
+        }
+        Ok(())
+    };
+    or_close(app, &sockets, applied.await).await
+}
+
+/// When a change could not be brought to these sockets, they are closed: none keeps acting or
+/// hearing with the rights it had (the clients reconnect, and `$connect` reads the stored
+/// profile). The error is still returned, so provisioning answers 5xx and the CRM sends the
+/// change again. Sockets a failed listing never named cannot be closed; the store failing for
+/// that listing also fails their frames' writes.
+async fn or_close(app: &App, sockets: &[String], applied: Result<(), StoreError>) -> Result<(), StoreError> {
+    if let Err(e) = &applied {
+        tracing::warn!(error = %e, sockets = sockets.len(), "a rights change could not reach open sockets: closing them");
+        for id in sockets {
+            close(app, id).await;
         }
     }
-    Ok(())
+    applied
 }
 
 /// After `$connect` stored `connection` with the rights of `principal`: reads the profile and
